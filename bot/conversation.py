@@ -1,0 +1,103 @@
+"""Conversation state: what a follow-up question leans on, kept per conversation.
+
+A `Context` is small (the release and company of the last answer, and the words it was about). The store
+keeps one per conversation id, in memory or in SQLite (WAL mode, one transaction a write), so a restarted
+bot still knows what "it" was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+
+class Context(BaseModel):
+    release_id: str | None = None
+    company: str | None = None
+    terms: list[str] = []
+
+
+class MemoryStore:
+    def __init__(self):
+        self._items: dict[str, Context] = {}
+
+    def get(self, conv: str) -> Context:
+        return self._items.get(conv) or Context()
+
+    def put(self, conv: str, context: Context) -> None:
+        self._items[conv] = context
+
+    def forget(self, conv: str) -> None:
+        self._items.pop(conv, None)
+
+    def close(self) -> None:
+        pass
+
+
+class StateError(Exception):
+    """The state file is not a database this bot wrote."""
+
+
+class SQLiteStore:
+    """Conversation contexts (and small per-chat settings) in one SQLite file that survives restarts."""
+
+    SCHEMA_VERSION = 1
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
+        if tables and (version != self.SCHEMA_VERSION or "contexts" not in tables):
+            raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL,"
+                             " updated REAL NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
+
+    def get(self, conv: str) -> Context:
+        with self._lock:
+            row = self._db.execute("SELECT context FROM contexts WHERE conv=?", (conv,)).fetchone()
+        if not row:
+            return Context()
+        try:
+            return Context.model_validate_json(row[0])
+        except ValidationError:
+            return Context()
+
+    def put(self, conv: str, context: Context) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) DO "
+                             "UPDATE SET context=excluded.context, updated=excluded.updated",
+                             (conv, context.model_dump_json(), time.time()))
+
+    def forget(self, conv: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM contexts WHERE conv=?", (conv,))
+
+    def get_setting(self, key: str, default=None):
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put_setting(self, key: str, value) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                             "value=excluded.value", (key, json.dumps(value)))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

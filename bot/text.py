@@ -1,0 +1,168 @@
+"""Text processing shared by releases and questions: tokens, stems, sentences, passages, boilerplate.
+
+Sentences are character spans into the release text, so a quote is always `text[start:end]`: verbatim by
+construction. syntok does the hard part of sentence splitting (abbreviations, `$1.5 million`, `Section 12(b)`,
+URLs); the few things wire copies add on top (headline lines without a full stop, `a) ... b)` enumerations,
+lines glued together) are handled here.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+import syntok.segmenter as segmenter
+
+_stemmer = Stemmer.Stemmer("english")
+
+# English function words plus the words a question is phrased with: they say what kind of answer is wanted,
+# not what it is about (answer.py reads them before they are dropped).
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being below
+between both but by can could did didn't do does doesn't doing don't down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is isn't it it's its itself
+just let's me more most my myself no nor not of off on once only or other our ours ourselves out over own
+same she should so some such than that that's the their theirs them themselves then there there's these
+they this those through to too under until up very was we were what what's when where which while who whom
+why will with would you your yours yourself yourselves also s t can't won't wasn't weren't hasn't haven't
+ll re ve d m tell know please give show find explain whats wheres whos hows does anything something get got
+going go gonna us now
+""".split())
+
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and number tokens; thousands separators dropped so `200,000` matches `200000`."""
+    return [t.replace(",", "") if t[0].isdigit() else t for t in TOKEN.findall(text.lower())]
+
+
+def analyze(text: str) -> list[str]:
+    """Stemmed content tokens: what BM25 indexes and what a question is matched with."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS]
+
+
+# --- sentences ---------------------------------------------------------------------------------------------
+
+ENUMERATION = re.compile(r"(?<=[.;:])\s+(?=(?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s+[A-Z])")
+GLUED = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z])")
+MAX_SENTENCE = 1000
+
+
+def _split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Break a span at line ends that close a headline or a list item (no sentence punctuation)."""
+    spans = []
+    cut = start
+    for m in re.finditer(r"\n+", text[start:end]):
+        pos = start + m.start()
+        before = text[cut:pos].rstrip()
+        if before and (m.group().count("\n") > 1 or not before.endswith((",", "-", "–", "(", "and", "of", "the"))):
+            spans.append((cut, pos))
+            cut = start + m.end()
+    spans.append((cut, end))
+    return spans
+
+
+def _split_pattern(text: str, spans: list[tuple[int, int]], pattern: re.Pattern) -> list[tuple[int, int]]:
+    out = []
+    for s, e in spans:
+        cut = s
+        for m in pattern.finditer(text, s, e):
+            if m.start() > cut:
+                out.append((cut, m.start()))
+            cut = m.end()
+        out.append((cut, e))
+    return out
+
+
+def _split_long(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """A run-on 'sentence' (a table, a list without stops) is cut at semicolons, then at word breaks."""
+    if e - s <= MAX_SENTENCE:
+        return [(s, e)]
+    out, cut = [], s
+    while e - cut > MAX_SENTENCE:
+        window = text[cut:cut + MAX_SENTENCE]
+        pos = max(window.rfind("; "), window.rfind(" • "), window.rfind(" | "))
+        if pos < MAX_SENTENCE // 3:
+            pos = window.rfind(" ")
+        if pos <= 0:
+            pos = MAX_SENTENCE
+        out.append((cut, cut + pos + 1))
+        cut = cut + pos + 1
+    out.append((cut, e))
+    return out
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int] | None:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return (s, e) if e > s else None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence of `text`, in order."""
+    raw: list[tuple[int, int]] = []
+    for paragraph in segmenter.analyze(text):
+        for sentence in paragraph:
+            tokens = [t for t in sentence if t.value]
+            if tokens:
+                raw.append((tokens[0].offset, tokens[-1].offset + len(tokens[-1].value)))
+    spans: list[tuple[int, int]] = []
+    for s, e in raw:
+        pieces = _split_lines(text, s, e)
+        pieces = _split_pattern(text, pieces, ENUMERATION)
+        pieces = _split_pattern(text, pieces, GLUED)
+        for ps, pe in pieces:
+            for ls, le in _split_long(text, ps, pe):
+                span = _trim(text, ls, le)
+                if span:
+                    spans.append(span)
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def paragraph_breaks(text: str) -> list[int]:
+    """Offsets where a blank line starts a new paragraph."""
+    return [m.end() for m in re.finditer(r"\n\s*\n", text)]
+
+
+# --- boilerplate -------------------------------------------------------------------------------------------
+
+SECTION_HEAD = re.compile(
+    r"^\s*(?:about\s+[\w&.,'’\- ]{2,80}|forward[- ]looking\s+statements?.*|safe\s+harbou?r.*|cautionary\s+"
+    r"(?:note|statement).*|(?:investor|media|press)?\s*(?:relations\s+)?contacts?\s*:?.*|disclaimer.*|"
+    r"notice\s+regarding.*|source:.*|for\s+(?:further|more)\s+information.*)\s*$", re.I)
+BOILERPLATE = re.compile(
+    r"forward[- ]looking|safe harbou?r|undue reliance|risks? and uncertainties|private securities litigation"
+    r"|actual results (?:may|could) differ|no obligation to (?:update|revise)|does not constitute an offer"
+    r"|not an offer to sell|neither .{0,40}nor .{0,40}accepts? responsibility|@\w+\.\w|\+?\d[\d\s().-]{8,}\d"
+    r"|all rights reserved|copyright|view (?:original|source) content|logo:|datasource:|photo:|"
+    r"this press release (?:is|was) (?:for|provided)|newsroom|click here|subscribe|follow us|linkedin|twitter"
+    r"|\bSOURCE\b", re.I)
+
+
+def is_boilerplate_sentence(sentence: str) -> bool:
+    return bool(BOILERPLATE.search(sentence))
+
+
+def section_kind(sentence: str) -> str | None:
+    """'about', 'legal' or 'contact' when a sentence is the heading of a boilerplate section."""
+    first_line = sentence.strip().splitlines()[0] if sentence.strip() else ""
+    if len(first_line) > 120 or not SECTION_HEAD.match(first_line):
+        return None
+    low = first_line.lower()
+    if low.startswith("about"):
+        return "about"
+    if "contact" in low or low.startswith(("for further", "for more", "source")):
+        return "contact"
+    return "legal"
