@@ -2,25 +2,29 @@
 
 The steps, each a plain function below:
 1. read the question: what kind of answer it wants (a reason, a date, a place, a person, an amount ...),
-   which companies it names, and which concepts it asks about (stems, with synonyms);
+   which companies it names, and which concepts it asks about (stems, with synonyms), the first of which is
+   its focus: the thing asked for;
 2. choose where to look: the named companies' releases; for a follow-up that names none, the release of the
    conversation's last answer, then that company's other releases;
 3. rank passages with BM25, then the sentences inside the best passages by how much of the question they
-   cover, whether they have the shape of the wanted answer, and whether they are boilerplate;
-4. answer only when the evidence is strong enough; otherwise say so and offer related releases.
+   cover (alone and with the sentence before them), whether they have the shape of the wanted answer, and
+   whether they are boilerplate;
+4. answer only when the focus is found and enough of the question is covered; otherwise say so, and offer
+   related releases.
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
 
 from . import text as tx
 from .conversation import Context
-from .index import ABOUT, BODY, BOILERPLATE, CONTACT, LEGAL, Index, company_key
+from .corpus import EXCHANGES
+from .index import ABOUT, BOILERPLATE, CONTACT, LEGAL, Index, company_key
 
 NOT_FOUND = "I couldn't find that in the releases."
 
@@ -66,20 +70,25 @@ def cite(index: Index, release: int) -> Citation:
 # --- 1. reading the question ----------------------------------------------------------------------------
 
 QUESTION_KINDS = [
-    ("about", re.compile(r"\bwhat (?:does|do|is)\b.*\b(?:do|business|company)\b\??$|\bwho (?:is|are)\b(?! (?:the|their|its|his|her)\b)"
-                         r"[^?]*\?*$(?<!ceo)(?<!cfo)", re.I)),
+    ("about", re.compile(r"^\s*what (?:does|do) .{2,60} do\??\s*$|^\s*(?:what|who) (?:is|are) [^ ?]+(?: [^ ?]+)?\s*\??\s*$|"
+                         r"\bwhat (?:kind of |type of )?(?:business|company) is\b", re.I)),
     ("contact", re.compile(r"\b(?:contact|investor relations|ir (?:person|email|phone)|phone number|e-?mail)\b", re.I)),
     ("purpose", re.compile(r"\b(?:use|using|spend|spending|used|earmark\w*)\b.*\b(?:for|on)\b|\bproceeds\b.*\bfor\b|"
                            r"\bwhat (?:is|are) .* for\??$", re.I)),
+    ("composition", re.compile(r"\bhow (?:is|are|was|were|will)\b.*\b(?:split|divided|broken down|structured|made up)\b|"
+                               r"\bwhat (?:does|do|did) .* (?:consist|comprise|include)\b|\bbreakdown\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bhow come\b|\breasons?\b|\bwhat (?:caused|triggered|led to|prompted|drove|is behind)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:date|time|day)\b|\bwhich (?:date|day)\b|\bhow soon\b|\bdeadline\b|"
-                        r"\bdate\b|\btimeline\b|\bhow long\b|\btake effect\b", re.I)),
+                        r"\bdate\b|\btimeline\b|\bhow long\b|\bhow far out\b|\btake effect\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\bwhich (?:exchange|market|city|country)\b|\bwhat (?:exchange|market|city|country)\b", re.I)),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (?:executive|person|firm|bank|underwriter|agent)\b", re.I)),
-    ("amount", re.compile(r"\bhow (?:much|many|big|large)\b|\bwhat (?:price|ratio|percentage|amount|rate|size|"
-                          r"multiple|valuation)\b|\b(?:price|ratio|proceeds|revenue|sales|eps|earnings|income|cash|"
-                          r"dividend|margin|ebitda|cost|value|worth|percent|percentage)\b", re.I)),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (?:\w+ )?(?:executive|person|company|companies|firm|maker|"
+                       r"manufacturer|bank|partner|customer|buyer|investor|fund|operator|developer|supplier|provider|"
+                       r"insurer|automaker|producer|lender|agent|underwriter|acquirer|advisor|adviser|auditor)s?\b", re.I)),
     ("yesno", re.compile(r"^\s*(?:is|are|did|does|do|will|was|were|has|have|can|could|should)\b", re.I)),
+    ("amount", re.compile(r"\bhow (?:much|many|big|large)\b|\bwhat(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?"
+                          r"(?:price|ratio|percentage|amount|rate|size|multiple|valuation|proceeds|revenue|sales|eps|"
+                          r"earnings|income|cash|dividend|margin|ebitda|cost|value|worth|premium|coupon|yield|stake)\b",
+                          re.I)),
 ]
 
 MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
@@ -93,30 +102,58 @@ ANSWER_SHAPES = {
     "when": re.compile(r"\b" + MONTH + r"\s+\d{1,2}\b|\b\d{1,2}\s+" + MONTH + r"|\bQ[1-4]\b|\b(?:first|second|third|fourth)"
                        r" quarter\b|\b(?:fiscal(?: year)?|FY)\s*\d{2,4}\b|\b(?:19|20)\d\d\b|\beffective\b|\bon or about\b|"
                        r"\b\d{1,2}:\d\d\b|\b[ap]\.m\.|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|"
-                       r"\bwithin \w+ (?:days|weeks|months)\b|\bsince\b|\b(?:days|weeks|months|years)\b|\bexpected to (?:close|ship|begin|start)", re.I),
+                       r"\bwithin (?:the )?(?:next )?(?:\w+ )?(?:days?|weeks?|months?|years?)\b|\b(?:in|over) the (?:next|coming) \w+|\bsince\b|\b(?:days|weeks|months|years)\b|\bexpected to (?:close|ship|begin|start)", re.I),
     "where": re.compile(r"\b(?:located|headquartered|based in|at \d+|Street|Avenue|Road|Boulevard|Exchange|Nasdaq|NYSE|"
                         r"OTC\w*|TSX\w*|CSE|ASX|markets?|Bulletin Board|trade[sd]? (?:on|in)|quoted on|listed on|"
                         r"[Ii]n [A-Z][a-z]+|from (?:its|the) [A-Z])\b", re.I if False else 0),
     "who": re.compile(r"\b[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+\b.*\b(?:Chief|CEO|CFO|COO|President|Chair(?:man|woman)?|"
                       r"Director|Officer|Head|Founder|Partner|Manager)\b|\b(?:appointed|appointment|named|serv(?:e|es|ing|ed) as|"
                       r"join(?:s|ed)|led by|developed by|founded by)\b|\b(?:Inc|Corp|LLC|Ltd)\b", 0),
-    "amount": re.compile(r"[$€£¥]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\d(?:[\d,.]*)\s?(?:%|percent|million|billion|thousand|"
+    "amount": re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|a third|"
+                         r"a quarter)\b(?=[^.]{0,40}\b(?:shares?|units?|for every|percent|million|billion|each|held)\b)|"
+                         r"[$€£¥]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\d(?:[\d,.]*)\s?(?:%|percent|million|billion|thousand|"
                          r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW)\b|\b\d+-for-\d+\b|"
                          r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\b\s*\(\d+\)", re.I),
-    "purpose": re.compile(r"\b(?:proceeds|will be used|to be used|use of|to fund|working capital|earmarked|intends to use|"
-                          r"allocated|to support|to finance|to advance|for (?:the )?(?:development|expansion|general))\b", re.I),
+    "purpose": re.compile(r"\b(?:will be used|to be used|use of (?:the )?(?:net )?proceeds|to fund|working capital|earmarked|intends to use|"
+                          r"allocated|to support|to finance|to advance|for (?:the )?(?:development|expansion|general)|will go (?:to|towards?)|"
+                          r"go (?:to|towards?)|directed (?:to|towards?))\b", re.I),
 }
+ANSWER_SHAPES["composition"] = re.compile(r"\bconsists? of\b|\bcompris(?:ed|es|ing)\b|\bmade up of\b|"
+                                          r"\bsplit (?:into|between|among)\b|\bincludes?\b|\bdivided\b", re.I)
 ANSWER_SHAPES["yesno"] = re.compile(r"\b(?:no|not|none|other than|only|yes|will|did|has|have)\b", re.I)
 ANSWER_SHAPES["about"] = re.compile(r"\b(?:is an?|is the|leading|provider|develops|company)\b", re.I)
 ANSWER_SHAPES["contact"] = re.compile(r"@|\+?\d[\d\s().-]{8,}\d|\bcontact\b", re.I)
+
+
+# How much the shape of a sentence says it answers each kind of question, when it has that shape, and when
+# it has not: a "when" question wants a date, a "how much" question a number.
+SHAPE_WEIGHT = {"composition": (0.15, 0.0), "why": (0.18, 0.0), "when": (0.15, -0.12), "amount": (0.15, -0.12), "who": (0.1, 0.0),
+                "where": (0.1, 0.0), "purpose": (0.18, 0.0), "yesno": (0.04, 0.0), "about": (0.05, 0.0),
+                "contact": (0.15, 0.0)}
+STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|intended to|primarily to|reasons?|so that|"
+                           r"aim(?:s|ed)? to|designed to|in the best interests?|driven by|attributable to|owing to|"
+                           r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
+                           r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?)\b",
+                           re.I)
+HEADLINE = re.compile(r"^[^.!?]{0,50}$")
+PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
+                   r"\bprice of (?:[$€£]|[A-Z]{1,2}\$)|\bper (?:share|unit)\b", re.I)
+TITLE_WORDS = (r"(?:Chief|CEO|CFO|COO|CTO|President|Chair(?:man|woman|person)?|Director|Founder|Partner|Vice|Head|"
+               r"Executive|Managing|General Counsel|Treasurer|Secretary)")
+PERSON = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.\s+(?P<a>[A-Z][a-z]+)|"
+                    r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<b>[A-Z][a-z]{2,})(?=,?\s+(?:the\s+|its\s+|our\s+)?" + TITLE_WORDS + r")|"
+                    r"(?:appointed|named|appointment of|welcomes?|hired?|promoted)\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<c>[A-Z][a-z]{2,})|"
+                    r"\b" + TITLE_WORDS + r"[\w ,]{0,40}?\s[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<d>[A-Z][a-z]{2,})\b")
+PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 # Financial and everyday paraphrases, as groups of words or phrases that mean the same here. Each group is
 # general vocabulary, not tied to any release.
 SYNONYMS = [
     "delist | withdraw listing | delisting | removal from listing",
     "uplist | list on | listing on",
-    "buyback | buy back | repurchase | share repurchase",
-    "ceo | chief executive officer | chief executive",
+    "buyback | buy back | bought back | buying back | repurchase | share repurchase | repurchased",
+    "ceo | chief executive officer | chief executive | run company | lead company | head company | interim ceo",
     "cfo | chief financial officer",
     "coo | chief operating officer",
     "cto | chief technology officer",
@@ -130,8 +167,22 @@ SYNONYMS = [
     "ratio | basis",
     "split | consolidation",
     "dividend | distribution | payout",
-    "acquire | acquisition | buy | purchase | takeover | merger",
-    "late | delay | delayed | postpone | postponed | behind schedule",
+    "acquire | acquisition | buy | purchase | takeover | merger | deal",
+    "late | delay | delayed | postpone | postponed | behind schedule | push back | adjourn | reschedule",
+    "replace | succeed | successor | replacement | take over",
+    "wind up | wound up | wind down | dissolve | dissolution | liquidate | liquidation | terminate the fund",
+    "shut down | shutting down | wind down | cease operations | discontinue | close",
+    "strike | exercise price | strike price",
+    "coupon | interest rate | bear interest | per annum",
+    "win | won | winning bidder | successful bidder | awarded | prevail",
+    "buy | bought | buying | buyer | purchaser | acquirer",
+    "sell | sold | sale | seller | divest | divestiture | dispose",
+    "pay | paid | paying",
+    "hold | held | holding",
+    "advisor | adviser | counsel",
+    "stake | interest | ownership | holding",
+    "keep | retain",
+    "wrong | defect | issue | problem",
     "resign | step down | depart | leave | retire | stepped down",
     "come back | return",
     "hire | appoint | name | appointment",
@@ -160,46 +211,81 @@ SYNONYMS = [
     "mine | mining | miner",
     "plant | facility | site",
     "fda | food and drug administration",
+    "file | filing | submit | submission",
     "sec | securities and exchange commission",
     "nda | new drug application",
     "r&d | research and development",
     "ebitda | adjusted ebitda",
-    "q1 | first quarter",
-    "q2 | second quarter",
-    "q3 | third quarter",
-    "q4 | fourth quarter",
+    "q1 | first quarter | 1q",
+    "q2 | second quarter | 2q",
+    "q3 | third quarter | 3q",
+    "q4 | fourth quarter | 4q",
     "fy | fiscal year",
-    "spin off | spinoff | spin-off | separation | separate",
+    "spin off | spinoff | spin-off | spun off | spin | spun | separation | separate",
     "warrant | warrants",
     "notice | notification | letter",
     "deficiency | non-compliance | noncompliance | not in compliance",
     "running | operating | leading | managing",
+    "work | working | serve | served | serving | employ | role | position",
+    "before | previously | prior | most recently | formerly | former",
+    "take effect | effective | become effective | go into effect",
+    "valuation | values | valued | value",
+    "stand for | short for | stands for | abbreviation",
+    "push out | extend | extension | extending",
+    "carat | carats | ct",
+    "people | participants | patients | subjects | enrolled",
     "produce | generate | mine | output",
     "ship | deliver | delivery | shipment",
 ]
 
 
 def _stems(phrase: str) -> tuple[str, ...]:
-    return tuple(tx.stem(w) for w in tx.words(phrase) if w not in tx.STOP_WORDS) or tuple(tx.stem(w) for w in tx.words(phrase))
+    content = [w for w in tx.words(phrase) if w not in tx.STOP_WORDS]
+    return tuple(tx.stem(w) for w in (content or tx.words(phrase)))
 
 
 SYNONYM_GROUPS: list[list[tuple[str, ...]]] = [[_stems(p) for p in g.split("|") if _stems(p)] for g in SYNONYMS]
 _BY_STEM: dict[str, list[list[tuple[str, ...]]]] = {}
-for _group in SYNONYM_GROUPS:
-    for _alt in _group:
-        if len(_alt) == 1:
-            _BY_STEM.setdefault(_alt[0], []).append(_group)
 _BY_PHRASE: dict[tuple[str, ...], list[list[tuple[str, ...]]]] = {}
 for _group in SYNONYM_GROUPS:
     for _alt in _group:
-        if len(_alt) > 1:
-            _BY_PHRASE.setdefault(_alt, []).append(_group)
+        (_BY_STEM.setdefault(_alt[0], []) if len(_alt) == 1 else _BY_PHRASE.setdefault(_alt, [])).append(_group)
 
 GENERIC = frozenset(tx.stem(w) for w in """company companies firm business corporation inc corp share shares stock
-announce announced announcement new plan plans today year said release news""".split())
+announce announced announcement new plan plans today year said release news update""".split())
+# Words that frame a question ("what triggered ...", "how long ...", "go ahead with ...") rather than name the
+# thing asked for: never its focus.
+FRAME = frozenset(tx.stem(w) for w in """trigger triggered cause caused prompt prompted long ahead reason reasons mean
+happen soon expect expected plan planned going use using used spend spending big wrong good bad large small
+old back time date""".split())
+# Verbs are what investors paraphrase most ("shutting down" for "wind down", "buying" for "acquire"); the thing
+# asked for is a noun. So a question's focus is its first content word that is not one of these common verbs.
+VERBS = frozenset(tx.stem(w) for w in """accept acquire add agree aim allow announce appoint approve ask become begin
+bought bring brought build built buy call cancel check choose chose pick picked select hand handle change choose chose close come complete consider continue cost cut
+decide decline delay deliver depart drop earn end enter exit expand expect extend face fail fall fell file finish
+focus form found gain get give go grow grew halt have help hire hold held hit improve include increase intend invest
+issue join keep launch lead led leave left lend lift list lose lost make made merge miss move name need offer open
+own pay paid plan post postpone present price produce provide pull purchase push put raise reach receive recall
+record reduce regain register release remain remove replace report require resign restructure retire return rise
+rose run ran said say sell sold send sent serve set settle ship shut shutting sign spin spun start step stop submit
+suspend take took target terminate trade transfer try turn unveil update upgrade use vote want win won withdraw
+work wound write agree allow announce arrange assume attract avoid back become believe borrow break cover create
+decline deny describe develop drive enable ensure estimate explain finance fund generate give grant guide hope
+identify implement increase involve keep know lay let look lower mean meet negotiate note obtain operate organize
+outline pass perform plan pledge position prepare proceed progress propose protect prove qualify reach realize
+recognize recover refinance reflect reject rely renew repay request resolve respond restate resume retain reveal
+review roll save schedule secure see seek show shift sit speak spend split stand stay struggle suggest supply
+support switch talk tell think transition treat undergo value waive watch widen""".split())
+DATELINE = re.compile(r"^.{0,160}?(?:\b(?:19|20)\d\d\b|/PRNewswire[^/]*/|\((?:GLOBE NEWSWIRE|BUSINESS WIRE|ACCESS\w*)\))"
+                      r".{0,80}?(?:--|—|–| - )\s*", re.S)
 FOLLOW_UP_WORDS = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|he|him|his|she|her|this|that|these|those|"
                              r"the company|the deal|the offering|the firm)\b|^\s*(?:and|so|also|what about|how about)\b", re.I)
 RECENT = re.compile(r"\b(?:latest|most recent|newest|recent|last|current)\b", re.I)
+# "Target Corporation", "Acme Holdings Inc": a name the question gives as a company's, whether or not we know it.
+NAMED_COMPANY = re.compile(r"\b((?:[A-Z][\w&'’\-]*\s+){1,4})(?:Inc|Corp|Corporation|Ltd|Limited|plc|PLC|LLC|"
+                           r"Holdings|Group|Co)\b\.?")
+EXCHANGE_NAMES = frozenset(company_key(m) for m in re.sub(r"\(\?:|\\s\+|\\s\*|[()?\[\]]", " ", EXCHANGES).split("|")
+                           if company_key(m)) | {"nasdaq", "nyse", "otc", "otc markets", "tsx", "tsxv", "cse", "asx"}
 
 
 @dataclass
@@ -218,10 +304,16 @@ class Question:
     text: str
     kind: str
     concepts: list[Concept]
+    focus: Concept | None                # the thing asked for; an answer without it is no answer
     releases: set[int] | None           # releases of the companies named; None when none is named
     company_words: set[str]
+    unknown_company: str | None         # a company the question names that no release is from
     wants_recent: bool
     follow_up_words: bool
+    years: list[str]
+    wants_price: bool
+    words: set[str]
+    carried_only: bool = False          # a follow-up with no words of its own: all it asks about is carried over
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
         """BM25 query: every stem of every alternative, synonyms weighted below the question's own words."""
@@ -230,91 +322,134 @@ class Question:
             for k, alt in enumerate(c.alternatives):
                 for s in alt:
                     ids.append(index.vocabulary.get(s, -1))
-                    weights.append(c.weight * (1.0 if k == 0 else 0.5 / len(alt)))
+                    weights.append(min(c.weight, 1.0) * (1.0 if k == 0 else 0.5 / len(alt)))
         return ids, weights
+
+
+# "ryder dividend?", "coupon on the debentures?": a question that is only a measure asks for its amount.
+MEASURE = re.compile(r"\b(?:price|ratio|proceeds|revenue|sales|eps|dividend|coupon|yield|premium|stake|valuation|"
+                     r"margin|strike|consideration)\b", re.I)
 
 
 def question_kind(question: str) -> str:
     for kind, pattern in QUESTION_KINDS:
         if pattern.search(question):
             return kind
+    if MEASURE.search(question) and not re.search(r"\b(?:which|who|how)\b", question, re.I):
+        return "amount"
     return "fact"
 
 
 def find_companies(index: Index, question: str) -> tuple[set[int] | None, set[str]]:
-    """Releases of every company or ticker the question names, and the words that named them."""
+    """Releases of every company or ticker the question names, and the words that named them.
+
+    An exchange's name ("Nasdaq", "OTC") counts as a company only when the question names no other."""
     directory = index.companies
-    found: set[int] = set()
-    used: set[str] = set()
-    raw_words = re.findall(r"[\w&.\-]+", question)
-    for w in raw_words:
+    matches: list[tuple[str, set[int], list[str]]] = []
+    for w in re.findall(r"[\w&.\-]+", question):
         w = w.strip(".-").removesuffix("'s")
         if len(w) >= 2 and (w.isupper() or len(w) >= 4 and w.lower() not in index.vocabulary) and w.upper() in directory.tickers:
-            found |= directory.tickers[w.upper()]
-            used.update(tx.words(w))
+            matches.append((w.lower(), directory.tickers[w.upper()], tx.words(w)))
     words = tx.words(question)
     k = 0
     while k < len(words):
         for n in range(min(directory.max_words, len(words) - k), 0, -1):
             phrase = " ".join(words[k:k + n])
             owners = directory.aliases.get(phrase)
-            if owners and not (n == 1 and (phrase in tx.STOP_WORDS or len(phrase) < 3)):
-                found |= owners
-                used.update(words[k:k + n])
+            if owners and not (n == 1 and len(phrase) < 3):
+                matches.append((phrase, owners, words[k:k + n]))
                 k += n
                 break
         else:
             k += 1
+    if any(m[0] not in EXCHANGE_NAMES for m in matches):
+        matches = [m for m in matches if m[0] not in EXCHANGE_NAMES]
+    found: set[int] = set()
+    used: set[str] = set()
+    for _, owners, ws in matches:
+        found |= owners
+        used.update(ws)
     return (found or None), used
 
 
+def unknown_company(index: Index, question: str, company_words: set[str]) -> str | None:
+    for m in NAMED_COMPANY.finditer(question):
+        name = company_key(m.group(0))
+        if name and not set(name.split()) & company_words and name not in index.companies.aliases:
+            return m.group(0).strip()
+    return None
+
+
 def concepts_of(words: list[str], index: Index) -> list[Concept]:
+    """Concepts in question order (the focus first); phrases with synonyms ('chief executive officer') whole."""
     stems = [tx.stem(w) for w in words]
-    concepts: list[Concept] = []
+    found: list[tuple[int, Concept]] = []
     covered = [False] * len(stems)
-    for n in (3, 2):  # phrases first: 'chief executive officer', 'reverse split'
+    for n in (3, 2):
         for k in range(len(stems) - n + 1):
             key = tuple(stems[k:k + n])
             if key in _BY_PHRASE and not any(covered[k:k + n]):
                 alts = [key] + [a for g in _BY_PHRASE[key] for a in g if a != key]
-                concepts.append(Concept(" ".join(words[k:k + n]), alts))
+                found.append((k, Concept(" ".join(words[k:k + n]), alts)))
                 covered[k:k + n] = [True] * n
+    seen = set()
     for k, s in enumerate(stems):
-        if covered[k] or any(c.alternatives[0] == (s,) for c in concepts):
+        if covered[k] or s in seen:
             continue
+        seen.add(s)
         alts = [(s,)] + [a for g in _BY_STEM.get(s, []) for a in g if a != (s,)]
-        concepts.append(Concept(words[k], alts))
+        found.append((k, Concept(words[k], alts)))
+    concepts = [c for _, c in sorted(found, key=lambda kc: kc[0])]
     n = index.bm25.corpus_size
     for c in concepts:
         dfs = [index.bm25.df_of(index.vocabulary.get(s, -1)) for s in c.alternatives[0]]
-        df = max(dfs) if dfs else 0
+        df = min(dfs) if dfs else 0
         c.weight = math.log((n + 1) / (df + 0.5)) if df else math.log(n + 1)
         if c.alternatives[0][0] in GENERIC:
             c.weight *= 0.3
+        elif c.alternatives[0][0] in FRAME:
+            c.weight *= 0.2
     return concepts
 
 
 def read_question(index: Index, question: str) -> Question:
     releases, company_words = find_companies(index, question)
     content = [w for w in tx.words(question) if w not in tx.STOP_WORDS and w not in company_words]
-    return Question(text=question, kind=question_kind(question), concepts=concepts_of(content, index),
-                    releases=releases, company_words=company_words, wants_recent=bool(RECENT.search(question)),
-                    follow_up_words=bool(FOLLOW_UP_WORDS.search(question)))
+    concepts = concepts_of(content, index)
+    focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
+                  and not c.word.isdigit()), None)
+    return Question(text=question, kind=question_kind(question), concepts=concepts, focus=focus,
+                    releases=releases, company_words=company_words,
+                    unknown_company=unknown_company(index, question, company_words),
+                    wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
+                    years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
+                    words=set(tx.words(question)))
 
 
 # --- 2 and 3. where to look, and what to quote ------------------------------------------------------------
 
 TOP_PASSAGES = 12
-MIN_COVERAGE = 0.45
+LEAD_DISCOUNT = 0.8
+CONFIDENT_AMONG = 3
+RARE_WEIGHT = 6.0  # an idf this high: the term is in fewer than about 1 in 400 passages
+MIN_COVERAGE = 0.25
+MIN_SCORE = 0.2
 
 
 @dataclass
 class Candidate:
     sentence: int
     score: float
-    coverage: float
-    passage_coverage: float
+    coverage: float          # of the question's concepts, by the sentence alone
+    window_coverage: float   # ... by the sentence and the one before it
+    passage_coverage: float  # ... by its whole passage
+    has_focus: bool          # the focus is in the sentence or its passage
     release: int
+    informative: bool = True  # it says what was asked: a new number for "how much", a date for "when"
+    shape: float = 0.0        # how much it has the shape of the wanted answer
+    global_scope: bool = False  # found searching every release, no company named or in context
+    rare_found: bool = False    # a rare concept of the question is in its passage
+    features: dict | None = None
 
 
 def company_releases(index: Index, release: int) -> set[int]:
@@ -328,13 +463,79 @@ def company_releases(index: Index, release: int) -> set[int]:
     return found
 
 
-def _sentence_tokens(index: Index, i: int) -> set[str]:
-    return set(tx.analyze(index.sentence(i)))
+def _release_words(index: Index, release: int) -> frozenset[str]:
+    """Unstemmed words of a release's text (for matching company names said in a follow-up)."""
+    cache = index.__dict__.setdefault("_release_words", {})
+    if release not in cache:
+        if len(cache) > 1024:
+            cache.clear()
+        cache[release] = frozenset(tx.words(index.releases[release].text))
+    return cache[release]
+
+
+def release_tokens(index: Index, release: int) -> frozenset[str]:
+    """Every stem of a release: where a question's focus must be found for an answer to exist. Cached on the
+    index it belongs to, so a reloaded index never sees another's tokens."""
+    cache = index.__dict__.setdefault("_release_tokens", {})
+    tokens = cache.get(release)
+    if tokens is None:
+        if len(cache) > 4096:
+            cache.clear()
+        r = index.releases[release]
+        tokens = cache[release] = frozenset(tx.analyze(r.title + "\n" + r.text))
+    return tokens
 
 
 def _coverage(concepts: list[Concept], tokens: set[str]) -> float:
     total = sum(c.weight for c in concepts)
     return sum(c.weight for c in concepts if c.found_in(tokens)) / total if total else 0.0
+
+
+NAME = re.compile(r"\b[A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|&|of|de|and))*")
+NUMBER = re.compile(r"\d[\d.,]*")
+NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b(?=[^.]{0,40}\b"
+                         r"(?:shares?|units?|for every|percent|million|billion)\b)", re.I)
+
+
+def _new_information(kind: str, sentence: str, question_words: set[str]) -> bool:
+    """An answer says something the question did not: a name, a number or a date it did not give."""
+    if kind == "who":
+        names = [m.group(0) for m in NAME.finditer(sentence) if m.start() > 0 or len(m.group(0).split()) > 1]
+        return any(set(tx.words(n)) - question_words - tx.STOP_WORDS for n in names)
+    if kind == "amount":
+        numbers = [n.strip(".,").replace(",", "") for n in NUMBER.findall(sentence)]
+        return any(n not in question_words and not YEAR.fullmatch(n) for n in numbers) or \
+            bool(NUMBER_WORD.search(sentence))
+    if kind == "when":
+        return any(n.strip(".,").replace(",", "") not in question_words for n in NUMBER.findall(sentence)) or \
+            bool(re.search(r"\b(?:next|coming|within|immediately|upon)\b", sentence, re.I))
+    return True
+
+
+def _shape_score(kind: str, sentence: str, question_words: set[str] = frozenset()) -> float:
+    """How much the sentence looks like an answer of the wanted kind (a dateline's date is no answer)."""
+    shape = ANSWER_SHAPES.get(kind)
+    if shape is None:
+        return 0.0
+    sentence = DATELINE.sub("", sentence, count=1)
+    hit, miss = SHAPE_WEIGHT.get(kind, (0.1, 0.0))
+    if not shape.search(sentence) or not _new_information(kind, sentence, question_words):
+        return miss
+    if kind == "why" and not STRONG_REASON.search(sentence):
+        return hit / 3
+    return hit
+
+
+# How much each feature of a sentence counts towards quoting it. Coverage is of the question's concepts, by
+# the sentence, by it and the sentence before it ("window"), and by its whole passage; "rank" is its passage's
+# BM25 score relative to the best. A reason or a use of proceeds rarely repeats the question's words (the
+# sentence before it does), so for those questions the window and passage count for more ("reason_*").
+WEIGHTS = {
+    "coverage": 0.15, "window": 0.15, "rank": 0.2, "passage": 0.15,
+    "reason_coverage": -0.15, "reason_window": 0.05, "reason_passage": 0.05,
+    "shape": 2.0, "informative": 0.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
+    "focus_near": 0.08, "wanted_section": 0.25, "boilerplate": -0.35, "about": -0.2, "short": -0.15, "recent": 0.15,
+}
 
 
 def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores: np.ndarray) -> list[Candidate]:
@@ -348,43 +549,75 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         local = scores
     if not len(local) or local.max() <= 0:
         return []
-    top = passages[np.argsort(-local, kind="stable")[:TOP_PASSAGES]]
+    single_release = releases is not None and len(releases) == 1
+    k = len(local) if single_release else min(TOP_PASSAGES, len(local))
+    top_local = np.argpartition(-local, k - 1)[:k] if len(local) > k else np.arange(len(local))
+    top = passages[top_local[np.argsort(-local[top_local], kind="stable")]]
     best = float(scores[top[0]])
     newest = {}
     if q.wants_recent:
         dated = sorted({int(index.passage_release[p]) for p in top if index.releases[int(index.passage_release[p])].date},
                        key=lambda r: index.releases[r].date, reverse=True)
         newest = {r: 1.0 - k / max(len(dated), 1) for k, r in enumerate(dated)}
-    shape = ANSWER_SHAPES.get(q.kind)
     wants_kind = {"about": ABOUT, "contact": CONTACT}.get(q.kind)
+    titles: dict[int, set[str]] = {}
     candidates = []
     for p in top:
         p = int(p)
-        if scores[p] <= 0:
+        if scores[p] <= 0 and not single_release:
             continue
         first, stop = int(index.passage_first[p]), int(index.passage_stop[p])
-        sent_tokens = [_sentence_tokens(index, i) for i in range(first, stop)]
-        passage_tokens = set().union(*sent_tokens)
+        release_start = int(index.passage_first[index.release_first_passage[index.passage_release[p]]])
+        before = max(first - 1, release_start)
+        sentences = [index.sentence(i) for i in range(before, stop)]
+        sent_tokens = [set(tx.analyze(s)) for s in sentences]
+        previous_tokens = sent_tokens[0] if before < first else set()
+        if before < first:
+            sentences, sent_tokens = sentences[1:], sent_tokens[1:]
+        release = int(index.passage_release[p])
+        if release not in titles:
+            titles[release] = set(tx.analyze(index.releases[release].title))
+        passage_tokens = set().union(titles[release], *sent_tokens)
         passage_cov = _coverage(q.concepts, passage_tokens)
-        rank = scores[p] / best
-        for i, tokens in zip(range(first, stop), sent_tokens):
-            sentence = index.sentence(i)
+        rank = max(scores[p], 0.0) / best
+        r = index.releases[release]
+        years_ok = all(y in passage_tokens or (r.date and str(r.date.year) == y) for y in q.years)
+        for j, (i, sentence, tokens) in enumerate(zip(range(first, stop), sentences, sent_tokens)):
             cov = _coverage(q.concepts, tokens)
+            if i == release_start:
+                cov *= LEAD_DISCOUNT  # an opening sentence names everything the release is about
+            window = tokens | (sent_tokens[j - 1] if j else previous_tokens)
+            window_cov = _coverage(q.concepts, window)
             kind = int(index.sent_kind[i])
-            score = 0.45 * cov + 0.25 * rank + 0.15 * passage_cov
-            if shape is not None and shape.search(sentence):
-                score += 0.12
-            if wants_kind is not None:
-                score += 0.25 if kind == wants_kind else 0.0
-            elif kind in (BOILERPLATE, LEGAL, CONTACT):
-                score -= 0.35
-            elif kind == ABOUT:
-                score -= 0.2
-            if len(sentence) < 25 or len(tokens) < 3:
-                score -= 0.2
-            if q.wants_recent:
-                score += 0.15 * newest.get(int(index.sent_release[i]), 0.0)
-            candidates.append(Candidate(i, score, cov, passage_cov, int(index.sent_release[i])))
+            shape = _shape_score(q.kind, sentence, q.words)
+            informative = _new_information(q.kind, DATELINE.sub("", sentence, count=1), q.words)
+            if q.focus is None:
+                has_focus = True
+            else:
+                has_focus = q.focus.found_in(passage_tokens) or q.focus.found_in(release_tokens(index, release))
+            has_focus = has_focus and years_ok
+            reason = q.kind in ("why", "purpose")
+            f = {
+                "coverage": cov, "window": window_cov, "rank": rank, "passage": passage_cov,
+                "reason_coverage": cov * reason, "reason_window": window_cov * reason,
+                "reason_passage": passage_cov * reason,
+                "shape": shape, "informative": float(informative),
+                "lead": float(i == release_start), "reason_lead": float(reason and i == release_start),
+                "price_missing": float(q.wants_price and not PRICE.search(sentence)),
+                "table": float(sentence.count("|") >= 3),
+                "focus_near": float(q.focus is not None and q.focus.found_in(window)),
+                "wanted_section": float(wants_kind is not None and kind == wants_kind),
+                "boilerplate": float(wants_kind is None and kind in (BOILERPLATE, LEGAL, CONTACT)),
+                "about": float(wants_kind is None and kind == ABOUT),
+                "short": float(len(tokens) < 3 or bool(HEADLINE.match(sentence))),
+                "recent": newest.get(int(index.sent_release[i]), 0.0),
+            }
+            score = sum(WEIGHTS[k] * v for k, v in f.items())
+            candidates.append(Candidate(
+                sentence=i, score=score, coverage=cov, window_coverage=window_cov, passage_coverage=passage_cov,
+                has_focus=has_focus, release=int(index.sent_release[i]), informative=informative, shape=shape,
+                features=f, global_scope=releases is None,
+                rare_found=any(c.weight >= RARE_WEIGHT and c.found_in(passage_tokens) for c in q.concepts)))
     candidates.sort(key=lambda c: -c.score)
     return candidates
 
@@ -392,11 +625,19 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
 def confident(q: Question, c: Candidate) -> bool:
     """The calibrated rule for answering rather than abstaining."""
     if not q.concepts:
-        return c.score >= 0.3
-    return max(c.coverage, 0.5 * (c.coverage + c.passage_coverage)) >= MIN_COVERAGE and c.score >= 0.35
+        return c.score >= MIN_SCORE
+    if q.carried_only:  # "why are they doing it?": the release is settled; the answer needs only the right shape
+        return c.score >= MIN_SCORE and c.informative and (q.kind not in ANSWER_SHAPES or c.shape > 0)
+    if c.global_scope and not c.rare_found:
+        return False  # across all companies, only something specific (a name, a rare term) picks one release
+    if q.kind in ("amount", "when") and not c.informative:
+        return False  # "how much?" is not answered without a number, "when?" not without a date
+    support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
+    return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
 
 
 def _search(index: Index, q: Question, scopes: list[set[int] | None]) -> tuple[list[Candidate], bool]:
+    """The candidates of the first scope that has a confident answer among its best few, that answer first."""
     ids, weights = q.query(index)
     scores = index.bm25.get_scores(ids, weights)
     first: list[Candidate] = []
@@ -404,9 +645,20 @@ def _search(index: Index, q: Question, scopes: list[set[int] | None]) -> tuple[l
         candidates = rank_sentences(index, q, scope, scores)
         if not first:
             first = candidates
-        if candidates and confident(q, candidates[0]):
-            return candidates, True
+        for k, c in enumerate(candidates[:CONFIDENT_AMONG]):
+            if confident(q, c):
+                return [c] + candidates[:k] + candidates[k + 1:], True
     return first, False
+
+
+def people_in(sentence: str) -> list[str]:
+    """Surnames of the people a sentence names: what "he" or "she" in the next question refers to."""
+    names = []
+    for m in PERSON.finditer(sentence):
+        last = next(g for g in m.groups() if g).lower()
+        if last not in tx.STOP_WORDS and last not in names:
+            names.append(last)
+    return names[:3]
 
 
 def answer(index: Index, question: str, context: Context | None = None) -> Answer:
@@ -414,33 +666,51 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     context = context or Context()
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None
-    if q.releases is None and last is not None and len(q.concepts) < 2 and context.terms:
-        extra = concepts_of(context.terms, index)
-        for c in extra:
-            c.weight *= 0.4
-        q.concepts += [c for c in extra if c.word not in {k.word for k in q.concepts}]
+    if q.releases is None and last is not None:
+        carried = concepts_of([w for w in context.terms if w not in tx.STOP_WORDS], index)
+        for c in carried:
+            c.weight *= 0.4 if not q.concepts else 0.15
+        if PERSON_PRONOUN.search(question):  # "he", "she": the person the last answer was about
+            people = concepts_of([w for w in context.people if w not in tx.STOP_WORDS], index)
+            for c in people:
+                c.weight *= 0.15
+            carried += people
+        q.carried_only = not q.concepts and bool(carried)
+        q.concepts += [c for c in carried if c.word not in {k.word for k in q.concepts}]
 
-    if q.releases is not None:
-        scopes: list[set[int] | None] = [q.releases]
-        if last is not None and last in q.releases:
-            scopes.insert(0, {last})
+    if q.unknown_company and q.releases is None:
+        scopes: list[set[int] | None] = []
+    elif q.releases is not None:
+        scopes = [q.releases]
+        if last is not None and (last in q.releases or q.company_words <= release_tokens(index, last) | q.company_words
+                                 and all(w in _release_words(index, last) for w in q.company_words)):
+            scopes.insert(0, {last})  # the company is the last answer's, or one its release speaks of
     elif last is not None:
         scopes = [{last}, company_releases(index, last)]
-        if not q.follow_up_words:
-            scopes.append(None)
+        if not q.follow_up_words and q.focus is not None and not q.focus.found_in(
+                set().union(*(release_tokens(index, r) for r in scopes[1]))):
+            scopes.append(None)  # a question of its own, about something the last company never mentioned
     else:
         scopes = [None]
 
-    candidates, ok = _search(index, q, scopes)
+    candidates, ok = _search(index, q, scopes) if scopes else ([], False)
     terms = [c.word for c in q.concepts if c.weight >= 0.5 * max((k.weight for k in q.concepts), default=0)][:6]
     if not candidates or not ok:
-        related: list = []
+        related: list[int] = []
         for c in candidates:
             if c.release not in related:
                 related.append(c.release)
-        company = (index.releases[next(iter(q.releases))].company if q.releases else context.company)
-        new_context = context if q.releases is None else Context(company=company, terms=terms)
-        return Answer(question=question, answered=False, message=NOT_FOUND,
+        new_context = context
+        if q.releases is not None:
+            # the question switched company; its best release is what a follow-up most likely means
+            likely = next((c.release for c in candidates if c.release in q.releases), None)
+            anchor = likely if likely is not None else next(iter(q.releases))
+            new_context = Context(release_id=index.releases[anchor].id, company=index.releases[anchor].company,
+                                  terms=terms)
+        message = NOT_FOUND
+        if q.unknown_company and q.releases is None:
+            message = f"I have no releases from {q.unknown_company}, so I couldn't find that in the releases."
+        return Answer(question=question, answered=False, message=message,
                       score=round(candidates[0].score, 4) if candidates else 0.0,
                       related=[cite(index, r) for r in related[:3]], context=new_context)
 
@@ -464,7 +734,8 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     return Answer(question=question, answered=True, quote=index.sentence(best.sentence), source=cite(index, r),
                   score=round(best.score, 4), context_before=before, context_after=after,
                   alternatives=alternatives,
-                  context=Context(release_id=release.id, company=release.company, terms=terms))
+                  context=Context(release_id=release.id, company=release.company, terms=terms,
+                                  people=people_in(index.sentence(best.sentence))))
 
 
 class Answerer:

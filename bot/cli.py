@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -121,6 +122,117 @@ def cmd_index(args) -> int:
     return 0
 
 
+def _report_change(change, verb: str) -> None:
+    for problem in change.problems:
+        print(f"irbot: not {verb}: {problem}", file=sys.stderr)
+    done = change.added if verb == "added" else change.removed
+    if done:
+        print(f"{verb} {len(done)} release{'s' if len(done) != 1 else ''}: {', '.join(done)}")
+    if getattr(change, "replaced", None):
+        print(f"replaced {len(change.replaced)}: {', '.join(change.replaced)}")
+
+
+def _reindex(corpus: str) -> None:
+    """Index the corpus as it now is: only releases the previous index lacks are split."""
+    loaded = open_index(corpus, progress=sys.stderr.isatty())
+    stats = loaded.index.stats()
+    print(f"index: {stats['releases']} releases, {stats['passages']} passages "
+          f"({loaded.index.reused} releases reused, {stats['releases'] - loaded.index.reused} split) "
+          f"in {loaded.index.build_seconds:.1f} s")
+
+
+def cmd_add(args) -> int:
+    from .manage import ManageError, add_releases
+    try:
+        change = add_releases(args.corpus, args.files, replace=args.replace)
+    except ManageError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    _report_change(change, "added")
+    if change.added or change.replaced:
+        _reindex(args.corpus)
+    return 0 if (change.added or change.replaced) and not change.problems else 1
+
+
+def cmd_remove(args) -> int:
+    from .manage import remove_releases
+    change = remove_releases(args.corpus, args.ids)
+    _report_change(change, "removed")
+    if change.removed:
+        _reindex(args.corpus)
+    return 0 if change.removed and not change.problems else 1
+
+
+def cmd_ingest(args) -> int:
+    from .manage import ManageError, add_releases, ingest_text, parse_overrides
+    try:
+        source = Path(args.file)
+        text = sys.stdin.read() if args.file == "-" else source.read_text(encoding="utf-8-sig")
+        got = ingest_text(text, parse_overrides(args.set or []), name=source.stem)
+    except (ManageError, OSError, UnicodeDecodeError, ValueError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    width = max(len(k) for k in list(got.found) + list(got.missing))
+    print("found:", file=sys.stderr)
+    for k, v in got.found.items():
+        print(f"  {k:<{width}}  {v}", file=sys.stderr)
+    if got.missing:
+        print("not found (set with --set FIELD=VALUE):", file=sys.stderr)
+        for k, why in got.missing.items():
+            print(f"  {k:<{width}}  {why}", file=sys.stderr)
+    if args.add:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{got.record['id']}.md"
+            path.write_text(got.markdown, encoding="utf-8")
+            args.files, args.replace = [str(path)], False
+            return cmd_add(args)
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            out = out / f"{got.record['id']}.md"
+        out.write_text(got.markdown, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(got.markdown)
+    return 0
+
+
+def cmd_run(args) -> int:
+    """Run the Telegram bot: long polling, or a webhook server with --webhook URL."""
+    from urllib.parse import urlparse
+
+    from .conversation import StateError
+    from .settings import SettingsError, load_settings
+    from .telegram import ALLOWED_UPDATES, build_application, check_token, install_redaction, redact
+
+    try:
+        overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
+        settings = load_settings(**overrides)
+        install_redaction(settings.token())
+        logging.getLogger().setLevel(os.environ.get("IRBOT_LOG_LEVEL", "INFO"))
+        app = build_application(settings)
+        asyncio.run(check_token(settings))
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {redact(str(e))}", file=sys.stderr)
+        return 2
+    try:
+        if args.webhook:
+            url = urlparse(args.webhook)
+            if url.scheme != "https" or not url.hostname:
+                print("irbot: --webhook needs an https:// URL that Telegram can reach", file=sys.stderr)
+                return 2
+            app.run_webhook(listen=args.listen, port=args.port, url_path=url.path.lstrip("/"),
+                            webhook_url=args.webhook, secret_token=args.secret_token or None,
+                            allowed_updates=ALLOWED_UPDATES)
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except Exception as e:  # e.g. Telegram refusing the token: one line, never the token
+        print(f"irbot: {type(e).__name__}: {redact(str(e))}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="irbot", description="Answers investors' questions from press releases.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +255,32 @@ def build_parser() -> argparse.ArgumentParser:
     index = with_corpus(sub.add_parser("index", help="build (and cache) the index and say what it holds"))
     index.add_argument("--json", action="store_true")
     index.set_defaults(func=cmd_index)
+
+    add = with_corpus(sub.add_parser("add", help="add release files (Markdown, text or JSON lines) and update the index"))
+    add.add_argument("files", nargs="+", metavar="FILE")
+    add.add_argument("--replace", action="store_true", help="replace releases whose id is already in the corpus")
+    add.set_defaults(func=cmd_add)
+
+    remove = with_corpus(sub.add_parser("remove", help="remove releases by id and update the index"))
+    remove.add_argument("ids", nargs="+", metavar="ID")
+    remove.set_defaults(func=cmd_remove)
+
+    ingest = with_corpus(sub.add_parser("ingest", help="turn a raw wire release into a corpus Markdown file"))
+    ingest.add_argument("file", metavar="FILE", help="the raw release text ('-' reads stdin)")
+    ingest.add_argument("--set", action="append", metavar="FIELD=VALUE", help="give a field the text lacks")
+    where = ingest.add_mutually_exclusive_group()
+    where.add_argument("--out", help="write the Markdown file here (a file or a folder; default: stdout)")
+    where.add_argument("--add", action="store_true", help="add it to the corpus and update the index")
+    ingest.set_defaults(func=cmd_ingest)
+
+    run = sub.add_parser("run", help="run the Telegram bot (settings from the environment or .env)")
+    run.add_argument("--corpus", default=None, help="overrides $IRBOT_CORPUS (default: the shipped corpus/)")
+    run.add_argument("--webhook", metavar="URL", help="receive updates on this https URL instead of long polling")
+    run.add_argument("--listen", default="127.0.0.1", help="address the webhook server binds (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8443, help="port the webhook server binds (default 8443)")
+    run.add_argument("--secret-token", default=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+                     help="the secret Telegram sends with every webhook call (default $TELEGRAM_WEBHOOK_SECRET)")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -20,6 +20,7 @@ class Context(BaseModel):
     release_id: str | None = None
     company: str | None = None
     terms: list[str] = []
+    people: list[str] = []
 
 
 class MemoryStore:

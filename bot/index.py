@@ -1,20 +1,29 @@
 """The searchable form of a corpus: passages for BM25, sentences for quoting, companies for routing.
 
-Built once per corpus content and cached on disk (keyed by a fingerprint of the files and INDEX_VERSION), so
-a second start on an unchanged corpus loads in a fraction of a second instead of re-splitting every release.
+Built once per corpus content and cached on disk (keyed by a fingerprint of the files, INDEX_VERSION and a digest
+of the indexing code), so a second start on an unchanged corpus loads in a fraction of a second instead of
+re-splitting every release: the big arrays are memory-mapped, not read. When the corpus changes, the new index
+takes over every release the previous one already held (matched by a hash of its text) and splits only the new
+ones.
 """
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
+import json
 import logging
+import mmap
 import multiprocessing
 import os
 import pickle
 import re
+import struct
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +32,11 @@ from tqdm import tqdm
 
 from . import text as tx
 from .bm25 import BM25
-from .corpus import Corpus, Release, fingerprint, load_corpus, ticker_tags
+from .corpus import Corpus, Release, corpus_files, fingerprint, load_corpus, ticker_tags
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 PASSAGE_TARGET = 700      # characters: a passage is about one paragraph
 PASSAGE_MIN = 150
 
@@ -41,9 +50,17 @@ oyj nv n.v se spa s.p.a bhd tbk pte pty group holdings holding the""".split())
 def company_key(name: str) -> str:
     """'Mullen Automotive Inc.' -> 'mullen automotive': the words a person would type."""
     words = [w for w in tx.words(name.replace("®", "").replace("™", ""))]
-    while words and words[-1] in LEGAL_SUFFIXES:
+    while words and (words[-1] in LEGAL_SUFFIXES or words[-1] in tx.STOP_WORDS):
         words.pop()
-    while words and words[0] == "the":
+    while words and (words[0] in tx.STOP_WORDS or words[0] in LEGAL_SUFFIXES):
+        words.pop(0)
+    return " ".join(words)
+
+
+def tag_name(name: str) -> str:
+    """The capitalised run of words that ends a `Name (EXCHANGE: TICKER)` tag: 'today, Acme Corp' -> 'Acme Corp'."""
+    words = name.split()
+    while words and not words[0][:1].isupper() and not words[0][:1].isdigit():
         words.pop(0)
     return " ".join(words)
 
@@ -99,10 +116,6 @@ def split_release(text: str) -> ReleaseParts:
     return ReleaseParts(spans, kinds, passages, tokens)
 
 
-def _split_worker(text: str) -> ReleaseParts:
-    return split_release(text)
-
-
 @dataclass
 class CompanyDirectory:
     """Which releases a company name or ticker in a question points to."""
@@ -111,7 +124,7 @@ class CompanyDirectory:
     max_words: int = 1
 
     def add_alias(self, alias: str, release: int) -> None:
-        if alias and alias not in tx.STOP_WORDS and len(alias) >= 2:
+        if alias and len(alias) >= 2 and not all(w in tx.STOP_WORDS for w in alias.split()):
             self.aliases.setdefault(alias, set()).add(release)
             self.max_words = max(self.max_words, alias.count(" ") + 1)
 
@@ -121,6 +134,33 @@ class CompanyDirectory:
             self.tickers.setdefault(ticker, set()).add(release)
 
 
+# `Lucara Diamond Corp. (“Lucara” or the “Company”)`: a release defining its own short name.
+DEFINED_AS = re.compile(r"([A-Z][\w&.,'’\- ]{1,80}?)\s*\((?:the\s+)?[“\"]([^”\"]{2,40})[”\"],?\s+(?:or|and)\s+the\s+"
+                        r"[“\"](?:Company|Corporation|Issuer)[”\"]")
+# `Lucara Announces Historic Diamond Sale`: a headline's subject is its issuer.
+TITLE_SUBJECT = re.compile(r"^((?:[A-Z0-9][\w&.'’\-]*\s+){0,4}?[A-Z][\w&.'’\-]*)\s+(?:Announces?|Reports?|Completes?|"
+                           r"Declares?|Enters?|Signs?|Receives?|Launches|Appoints?|Provides?|Closes?|Files?|Secures?|"
+                           r"Names?|Expands?|Acquires?|Updates?|Issues?|Achieves?|Reiterates?|Prices?|Begins?|Starts?|"
+                           r"Confirms?|Releases?|Posts?|Unveils?|Introduces?|Partners|Awarded|Wins?|Raises?|Regains?|"
+                           r"Strengthens|Celebrates|Notifies|Delivers?|Expects?|Plans?|Agrees?|Terminates?|Withdraws?)\b")
+
+
+def issuer_names(release: Release) -> set[str]:
+    """Every name the release gives its issuer: metadata, its ticker tag, its own definition, its headline."""
+    names = {release.company} if release.company else set()
+    tags = ticker_tags(release.text[:1500])
+    if tags and tag_name(tags[0][0]):
+        names.add(tag_name(tags[0][0]))
+    m = DEFINED_AS.search(release.text[:2500])
+    if m:
+        names.add(tag_name(m.group(1).strip(" ,")))
+        names.add(m.group(2))
+    m = TITLE_SUBJECT.match(release.title)
+    if m:
+        names.add(m.group(1))
+    return {n for n in names if n}
+
+
 def build_companies(releases: list[Release]) -> CompanyDirectory:
     directory = CompanyDirectory()
     release_df: Counter[str] = Counter()
@@ -128,11 +168,10 @@ def build_companies(releases: list[Release]) -> CompanyDirectory:
         release_df.update(set(tx.words(r.title + " " + r.text[:4000])))
     first_words: dict[str, set[int]] = defaultdict(set)
     for i, r in enumerate(releases):
-        names = {r.company} if r.company else set()
+        names = issuer_names(r)
         tags = ticker_tags(r.text[:1500])
         tickers = {r.ticker} if r.ticker else set()
         if tags:
-            names.add(tags[0][0])
             tickers.add(tags[0][2])
         for name in names:
             key = company_key(name)
@@ -182,6 +221,13 @@ class Index:
     fingerprint: str = ""
     build_seconds: float = 0.0
     by_id: dict[str, int] = field(default_factory=dict)
+    # What lets a later build take a release over without splitting it again (see build_index's `reuse`):
+    release_first_sentence: np.ndarray | None = None   # offsets, one per release plus the end
+    release_hash: np.ndarray | None = None             # SHA-1 of each release's text (uint8, n x 20)
+    doc_indptr: np.ndarray | None = None               # passage p's distinct terms are doc_terms[doc_indptr[p]:...]
+    doc_terms: np.ndarray | None = None
+    doc_counts: np.ndarray | None = None
+    reused: int = 0                                    # releases taken over from a previous index
 
     def __post_init__(self):
         self.by_id = {r.id: i for i, r in enumerate(self.releases)}
@@ -204,60 +250,293 @@ class Index:
                 "vocabulary": len(self.vocabulary), "build_seconds": round(self.build_seconds, 2)}
 
 
-def build_index(corpus: Corpus, progress: bool = False, workers: int | None = None) -> Index:
+# --- building ----------------------------------------------------------------------------------------------
+
+@dataclass
+class SplitRelease:
+    """One release split and tokenized, in the compact form the index keeps (and can hand to a later build)."""
+    spans: np.ndarray        # int32 (sentences, 2): character spans
+    kinds: np.ndarray        # int8, one per sentence
+    passages: np.ndarray     # int32 (passages, 2): sentence ranges, relative to the release
+    terms: list[str]         # the release's distinct stems, in the order first seen
+    doc_indptr: np.ndarray   # int32 (passages + 1): passage k has doc_terms[doc_indptr[k]:doc_indptr[k + 1]]
+    doc_terms: np.ndarray    # int32 positions in `terms`, each once per passage
+    doc_counts: np.ndarray   # int32 how often each occurs in the passage
+
+
+def compact(parts: ReleaseParts) -> SplitRelease:
+    local: dict[str, int] = {}
+    indptr, ids, counts = [0], [], []
+    for tokens in parts.passage_tokens:
+        c = Counter([local.setdefault(t, len(local)) for t in tokens])
+        ids.extend(c.keys())
+        counts.extend(c.values())
+        indptr.append(len(ids))
+    return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),
+                        np.array(parts.passages, dtype=np.int32).reshape(-1, 2), list(local),
+                        np.array(indptr, dtype=np.int32), np.array(ids, dtype=np.int32),
+                        np.array(counts, dtype=np.int32))
+
+
+def _split_worker(text: str) -> SplitRelease:
+    return compact(split_release(text))
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class _Previous:
+    """Releases of a previous index, by text hash, handed back in SplitRelease form."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        self.position = {h.tobytes(): i for i, h in enumerate(np.asarray(index.release_hash))}
+        self.words: list[str] | None = None
+
+    def get(self, digest: bytes) -> SplitRelease | None:
+        r = self.position.get(digest)
+        if r is None:
+            return None
+        old = self.index
+        if self.words is None:
+            self.words = [""] * len(old.vocabulary)
+            for w, i in old.vocabulary.items():
+                self.words[i] = w
+        s0, s1 = int(old.release_first_sentence[r]), int(old.release_first_sentence[r + 1])
+        p0, p1 = int(old.release_first_passage[r]), int(old.release_stop_passage[r])
+        e0, e1 = int(old.doc_indptr[p0]), int(old.doc_indptr[p1])
+        distinct, local = np.unique(np.asarray(old.doc_terms[e0:e1]), return_inverse=True)
+        return SplitRelease(
+            spans=np.stack([old.sent_start[s0:s1], old.sent_end[s0:s1]], axis=1).astype(np.int32),
+            kinds=np.array(old.sent_kind[s0:s1], dtype=np.int8),
+            passages=np.stack([old.passage_first[p0:p1] - s0, old.passage_stop[p0:p1] - s0], axis=1).astype(np.int32),
+            terms=[self.words[t] for t in distinct.tolist()],
+            doc_indptr=(np.asarray(old.doc_indptr[p0:p1 + 1]) - e0).astype(np.int32),
+            doc_terms=local.astype(np.int32).reshape(-1), doc_counts=np.array(old.doc_counts[e0:e1], dtype=np.int32))
+
+
+def _split_all(texts: list[str], todo: list[int], workers: int, bar) -> Iterator[SplitRelease]:
+    """SplitRelease of texts[i] for i in todo, in order, split by `workers` processes."""
+    if workers > 1 and len(todo) > 50:
+        context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+        with context.Pool(workers) as pool:
+            for parts in pool.imap(_split_worker, (texts[i] for i in todo), chunksize=16):
+                bar.update()
+                yield parts
+    else:
+        for i in todo:
+            parts = _split_worker(texts[i])
+            bar.update()
+            yield parts
+
+
+def build_index(corpus: Corpus, progress: bool = False, workers: int | None = None,
+                reuse: Index | None = None) -> Index:
+    """The index of `corpus`. Releases whose text `reuse` (a previous index) already holds are taken over from
+    it; only the others are split, in `workers` processes; then the matrices are assembled for the whole
+    corpus (every score depends on the whole corpus through idf and the average passage length)."""
     started = time.perf_counter()
     releases = corpus.releases
     texts = [r.text for r in releases]
+    hashes = [text_hash(t) for t in texts]
+    previous = _Previous(reuse) if reuse is not None and reuse.release_hash is not None else None
+    known = [previous.get(h) if previous else None for h in hashes]
+    todo = [i for i, k in enumerate(known) if k is None]
     workers = workers or min(os.cpu_count() or 1, 4)
-    bar = tqdm(total=len(texts), desc="indexing releases", unit="release", disable=not progress, file=sys.stderr)
-    if workers > 1 and len(texts) > 50:
-        with multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn").Pool(workers) as pool:
-            parts = []
-            for p in pool.imap(_split_worker, texts, chunksize=16):
-                parts.append(p)
-                bar.update()
-    else:
-        parts = []
-        for t in texts:
-            parts.append(split_release(t))
-            bar.update()
-    bar.close()
+    bar = tqdm(total=len(todo), desc="splitting releases", unit="release", disable=not progress or not todo,
+               file=sys.stderr, mininterval=0.5)
+    fresh = _split_all(texts, todo, workers, bar)
 
     vocabulary: dict[str, int] = {}
-    documents: list[list[int]] = []
-    sent_release, sent_start, sent_end, sent_kind = [], [], [], []
-    passage_release, passage_first, passage_stop = [], [], []
-    rel_first, rel_stop = [], []
-    for ri, p in enumerate(parts):
-        base = len(sent_start)
-        rel_first.append(len(passage_release))
-        for (s, e), k in zip(p.spans, p.kinds):
-            sent_release.append(ri)
-            sent_start.append(s)
-            sent_end.append(e)
-            sent_kind.append(k)
-        for (a, b), tokens in zip(p.passages, p.passage_tokens):
-            passage_release.append(ri)
-            passage_first.append(base + a)
-            passage_stop.append(base + b)
-            documents.append([vocabulary.setdefault(t, len(vocabulary)) for t in tokens])
-        rel_stop.append(len(passage_release))
-    bm25 = BM25(documents, len(vocabulary))
+    n = len(releases)
+    sentences_of = np.zeros(n, dtype=np.int64)
+    passages_of = np.zeros(n, dtype=np.int64)
+    starts, ends, kinds, first, stop, indptrs, terms, counts = [], [], [], [], [], [], [], []
+    n_sentences = n_entries = 0
+    for ri in range(n):
+        sr = known[ri] if known[ri] is not None else next(fresh)
+        known[ri] = None
+        ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in sr.terms), dtype=np.int32,
+                          count=len(sr.terms))
+        sentences_of[ri], passages_of[ri] = len(sr.spans), len(sr.passages)
+        starts.append(sr.spans[:, 0])
+        ends.append(sr.spans[:, 1])
+        kinds.append(sr.kinds)
+        first.append(sr.passages[:, 0] + n_sentences)
+        stop.append(sr.passages[:, 1] + n_sentences)
+        indptrs.append(sr.doc_indptr[1:].astype(np.int64) + n_entries)
+        terms.append(ids[sr.doc_terms])
+        counts.append(sr.doc_counts)
+        n_sentences += len(sr.spans)
+        n_entries += len(sr.doc_terms)
+    bar.close()
+
+    def joined(parts, dtype):
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+    doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), joined(indptrs, np.int64)])
+    doc_terms, doc_counts = joined(terms, np.int32), joined(counts, np.int32)
+    del indptrs, terms, counts
+    bm25 = BM25.from_counts(doc_indptr, doc_terms, doc_counts, len(vocabulary))
+    release_first_sentence = np.concatenate([[0], np.cumsum(sentences_of)]).astype(np.int64)
+    stop_passage = np.cumsum(passages_of).astype(np.int64)
     index = Index(
         releases=releases,
-        sent_release=np.array(sent_release, dtype=np.int32), sent_start=np.array(sent_start, dtype=np.int32),
-        sent_end=np.array(sent_end, dtype=np.int32), sent_kind=np.array(sent_kind, dtype=np.int8),
-        passage_release=np.array(passage_release, dtype=np.int32),
-        passage_first=np.array(passage_first, dtype=np.int32), passage_stop=np.array(passage_stop, dtype=np.int32),
-        release_first_passage=np.array(rel_first, dtype=np.int64), release_stop_passage=np.array(rel_stop, dtype=np.int64),
+        sent_release=np.repeat(np.arange(n, dtype=np.int32), sentences_of),
+        sent_start=joined(starts, np.int32), sent_end=joined(ends, np.int32), sent_kind=joined(kinds, np.int8),
+        passage_release=np.repeat(np.arange(n, dtype=np.int32), passages_of),
+        passage_first=joined(first, np.int32), passage_stop=joined(stop, np.int32),
+        release_first_passage=stop_passage - passages_of, release_stop_passage=stop_passage,
         vocabulary=vocabulary, bm25=bm25, companies=build_companies(releases),
+        release_first_sentence=release_first_sentence, release_hash=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(n, 20),
+        doc_indptr=doc_indptr, doc_terms=doc_terms, doc_counts=doc_counts, reused=n - len(todo),
     )
     index.build_seconds = time.perf_counter() - started
     return index
 
 
+# --- the index on disk -------------------------------------------------------------------------------------
+#
+# One file: MAGIC, the format version and a JSON header (what wrote it, for which corpus, where each part is),
+# then a pickle of the small parts (releases, vocabulary, company directory) and the big arrays, raw, which
+# are memory-mapped on load rather than read. The version, the code digest and the corpus fingerprint are
+# checked before anything else is read: a file written by another version or for another corpus is rebuilt.
+
+MAGIC = b"IRBOT-INDEX\n"
+_PREFIX = struct.Struct("<IQ")   # format version, header length
+_ALIGN = 64
+_ARRAYS = ("sent_release", "sent_start", "sent_end", "sent_kind", "passage_release", "passage_first",
+           "passage_stop", "release_first_passage", "release_stop_passage", "release_first_sentence",
+           "release_hash", "doc_indptr", "doc_terms", "doc_counts")
+
+
+class StaleIndex(Exception):
+    """An index file that must not be used: another version, another corpus, or damaged."""
+
+
+def code_digest() -> str:
+    """Changes whenever the code that decides what the index holds changes (splitting, stemming, scoring)."""
+    h = hashlib.sha256(str(INDEX_VERSION).encode())
+    here = Path(__file__).resolve().parent
+    for name in ("text.py", "index.py", "bm25.py", "corpus.py"):
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            h.update(name.encode())
+    return h.hexdigest()[:12]
+
+
+def _aligned(n: int) -> int:
+    return (n + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def save_index(index: Index, path: str | os.PathLike, problems: list | None = None, corpus_path: str = "",
+               signature: tuple = (), signed_at: int = 0) -> None:
+    """Write `index` to `path` atomically (a reader sees the old file or the new one, never half of one)."""
+    path = Path(path)
+    params, bm25_arrays = index.bm25.state()
+    arrays = {name: np.ascontiguousarray(getattr(index, name)) for name in _ARRAYS}
+    arrays.update({"bm25." + k: np.ascontiguousarray(v) for k, v in bm25_arrays.items()})
+    meta = pickle.dumps({"releases": index.releases, "vocabulary": index.vocabulary, "companies": index.companies,
+                         "problems": list(problems or []), "bm25": params, "build_seconds": index.build_seconds},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+    layout, offset = {}, _aligned(len(meta))
+    for name, a in arrays.items():
+        layout[name] = [offset, a.dtype.str, list(a.shape)]
+        offset = _aligned(offset + a.nbytes)
+    header = json.dumps({"version": INDEX_VERSION, "code": code_digest(), "fingerprint": index.fingerprint,
+                         "corpus": corpus_path, "signature": [list(x) for x in signature], "signed_at": signed_at,
+                         "meta": [0, len(meta)],
+                         "arrays": layout, "size": offset}).encode()
+    data_start = _aligned(len(MAGIC) + _PREFIX.size + len(header))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC + _PREFIX.pack(INDEX_VERSION, len(header)) + header)
+            f.seek(data_start)
+            f.write(meta)
+            for name, a in arrays.items():
+                f.seek(data_start + layout[name][0])
+                f.write(memoryview(a.reshape(-1)).cast("B") if a.nbytes else b"")
+            f.truncate(data_start + offset)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_header(path: str | os.PathLike) -> dict:
+    """The header of an index file; StaleIndex if it is not one this version can read."""
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC:
+            raise StaleIndex("not an irbot index file")
+        prefix = f.read(_PREFIX.size)
+        if len(prefix) != _PREFIX.size:
+            raise StaleIndex("truncated")
+        version, length = _PREFIX.unpack(prefix)
+        if version != INDEX_VERSION:
+            raise StaleIndex(f"written by index format {version}, this is {INDEX_VERSION}")
+        try:
+            header = json.loads(f.read(length))
+        except ValueError:
+            raise StaleIndex("damaged header") from None
+    header["data_start"] = _aligned(len(MAGIC) + _PREFIX.size + length)
+    return header
+
+
+def load_index(path: str | os.PathLike, fingerprint: str | None = None) -> tuple[Index, list]:
+    """(index, problems) from `path`, the arrays memory-mapped. StaleIndex unless the file was written by this
+    version of the code for the corpus with this fingerprint (when given), and is whole."""
+    header = read_header(path)
+    if header.get("code") != code_digest():
+        raise StaleIndex("written by another version of the indexing code")
+    if fingerprint is not None and header.get("fingerprint") != fingerprint:
+        raise StaleIndex("written for another corpus")
+    start = header["data_start"]
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size != start + header["size"]:
+            raise StaleIndex("truncated or padded")
+        f.seek(start + header["meta"][0])
+        meta = pickle.loads(f.read(header["meta"][1]))
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    arrays = {}
+    for name, (offset, dtype, shape) in header["arrays"].items():
+        count = int(np.prod(shape, dtype=np.int64))
+        arrays[name] = (np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=start + offset).reshape(shape)
+                        if count else np.zeros(shape, dtype=np.dtype(dtype)))
+    bm25 = BM25.from_state(meta["bm25"], {k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
+    index = Index(releases=meta["releases"], vocabulary=meta["vocabulary"], bm25=bm25, companies=meta["companies"],
+                  fingerprint=header["fingerprint"], build_seconds=meta["build_seconds"],
+                  **{name: arrays[name] for name in _ARRAYS})
+    return index, meta["problems"]
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("IRBOT_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "irbot")
+
+
+def corpus_signature(corpus_path: str | os.PathLike) -> tuple:
+    """Cheap to compute (no file is read): changes when a release file is added, removed, resized or touched."""
+    root = Path(corpus_path)
+    if not root.exists():
+        return ()
+    out = []
+    for p in corpus_files(root):
+        st = p.stat()
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+RACY_NS = 3_000_000_000
+
+
+def settled(signature: tuple, signed_at: int) -> bool:
+    """Whether a signature taken at `signed_at` can stand for the files' content: a file modified within a few
+    seconds of it could have changed again within the file system's timestamp granularity, so it is hashed."""
+    return bool(signature) and all(mtime < signed_at - RACY_NS for _, _, mtime in signature)
 
 
 @dataclass
@@ -265,33 +544,106 @@ class Loaded:
     index: Index
     problems: list
     from_cache: bool
+    corpus_path: str = ""
+    signature: tuple = ()
+    cache_file: str = ""
+    signed_at: int = 0
+
+
+def _cache_files(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("index-*.idx"), key=lambda p: p.stat().st_mtime, reverse=True) if cache_dir.is_dir() else []
+
+
+def _previous_for(cache_dir: Path, corpus: str, skip: Path) -> Index | None:
+    """The newest readable index this code wrote for the same corpus path: its releases need no splitting."""
+    for p in _cache_files(cache_dir):
+        if p == skip:
+            continue
+        try:
+            if read_header(p).get("corpus") == corpus:
+                return load_index(p)[0]
+        except (StaleIndex, OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as e:
+            log.info("not reusing %s: %s", p, e)
+    return None
+
+
+def _key_by_signature(cache_dir: Path, corpus: str, signature: tuple) -> str:
+    """The fingerprint recorded by an index of this corpus path whose files have not changed since."""
+    wanted = [list(x) for x in signature]
+    prefix = f"index-v{INDEX_VERSION}-{code_digest()}-"
+    for p in _cache_files(cache_dir):
+        if not p.name.startswith(prefix):
+            continue
+        try:
+            header = read_header(p)
+        except (StaleIndex, OSError, ValueError):
+            continue
+        if header.get("corpus") == corpus and header.get("signature") == wanted \
+                and settled(signature, header.get("signed_at", 0)) and p.name == prefix + f"{header.get('fingerprint')}.idx":
+            return header["fingerprint"]
+    return ""
+
+
+def _forget_others(cache_dir: Path, corpus: str, keep: Path) -> None:
+    """Remove the older index files of the same corpus path (of any version): they would only take space."""
+    for p in _cache_files(cache_dir):
+        if p == keep:
+            continue
+        try:
+            with open(p, "rb") as f:
+                head = f.read(len(MAGIC) + _PREFIX.size)
+                if head[:len(MAGIC)] != MAGIC:
+                    continue
+                header = json.loads(f.read(_PREFIX.unpack(head[len(MAGIC):])[1]))
+            if header.get("corpus") == corpus:
+                p.unlink()
+        except (OSError, ValueError, struct.error):
+            continue
 
 
 def open_index(corpus_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                progress: bool = False, use_cache: bool = True) -> Loaded:
-    """The index of the corpus at `corpus_path`, from the cache when the corpus is unchanged."""
+    """The index of the corpus at `corpus_path`: from the cache when the corpus is unchanged; otherwise built,
+    splitting only the releases that the previous index of this corpus does not already hold."""
     corpus_path = Path(corpus_path)
-    key = fingerprint(corpus_path) if corpus_path.exists() else ""
-    cache_file = Path(cache_dir or default_cache_dir()) / f"index-v{INDEX_VERSION}-{key}.pkl"
+    where = str(corpus_path.resolve())
+    signature, signed_at = corpus_signature(corpus_path), time.time_ns()
+    cache_dir = Path(cache_dir or default_cache_dir())
+    # Unchanged files (same names, sizes and modification times as when the index was saved) need no hashing:
+    # at a million passages, reading the whole corpus to fingerprint it would take most of the load time.
+    key = _key_by_signature(cache_dir, where, signature) if use_cache and settled(signature, signed_at) else ""
+    if not key:
+        key = fingerprint(corpus_path) if corpus_path.exists() else ""
+    cache_file = cache_dir / f"index-v{INDEX_VERSION}-{code_digest()}-{key}.idx"
     if use_cache and key and cache_file.exists():
         try:
-            with open(cache_file, "rb") as f:
-                saved = pickle.load(f)
-            if saved.get("version") == INDEX_VERSION and saved.get("fingerprint") == key:
-                return Loaded(saved["index"], saved["problems"], True)
-        except Exception as e:  # a damaged or foreign cache file is rebuilt, never trusted
-            log.warning("ignoring unreadable index cache %s: %s", cache_file, e)
+            index, problems = load_index(cache_file, key)
+            return Loaded(index, problems, True, where, signature, str(cache_file), signed_at)
+        except Exception as e:  # another version, another corpus, damaged: rebuilt, never trusted
+            log.warning("rebuilding the index: not using %s: %s", cache_file, e)
     corpus = load_corpus(corpus_path)
-    index = build_index(corpus, progress=progress)
+    previous = _previous_for(cache_dir, where, cache_file) if use_cache and key else None
+    index = build_index(corpus, progress=progress, reuse=previous)
+    del previous
     index.fingerprint = key
     if use_cache and key:
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".index-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"version": INDEX_VERSION, "fingerprint": key, "index": index,
-                             "problems": corpus.problems}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache_file)
+            save_index(index, cache_file, corpus.problems, where, signature, signed_at)
+            _forget_others(cache_dir, where, cache_file)
         except OSError as e:
             log.warning("could not write the index cache %s: %s", cache_file, e)
-    return Loaded(index, corpus.problems, False)
+    return Loaded(index, corpus.problems, False, where, signature, str(cache_file), signed_at)
+
+
+def reload_index(loaded: Loaded | None, corpus_path: str | os.PathLike | None = None,
+                 cache_dir: str | os.PathLike | None = None, progress: bool = False) -> Loaded:
+    """For a running bot: `loaded` itself when no release file changed (a few stat calls), else the index of
+    the corpus as it is now (cached, or rebuilt splitting only new releases). Swap the returned index in;
+    questions in flight keep the old one, which stays valid."""
+    corpus_path = corpus_path or (loaded.corpus_path if loaded else None)
+    if corpus_path is None:
+        raise ValueError("reload_index needs a corpus path")
+    if loaded is not None and settled(loaded.signature, loaded.signed_at) \
+            and loaded.signature == corpus_signature(corpus_path) and loaded.corpus_path == str(Path(corpus_path).resolve()):
+        return loaded
+    return open_index(corpus_path, cache_dir=cache_dir, progress=progress)

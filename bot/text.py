@@ -18,7 +18,7 @@ _stemmer = Stemmer.Stemmer("english")
 # English function words plus the words a question is phrased with: they say what kind of answer is wanted,
 # not what it is about (answer.py reads them before they are dropped).
 STOP_WORDS = frozenset("""
-a about above after again against all am an and any are aren't as at be because been before being below
+a about above again against all am an and any are aren't as at be because been being below
 between both but by can could did didn't do does doesn't doing don't down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is isn't it it's its itself
 just let's me more most my myself no nor not of off on once only or other our ours ourselves out over own
@@ -26,10 +26,13 @@ same she should so some such than that that's the their theirs them themselves t
 they this those through to too under until up very was we were what what's when where which while who whom
 why will with would you your yours yourself yourselves also s t can't won't wasn't weren't hasn't haven't
 ll re ve d m tell know please give show find explain whats wheres whos hows does anything something get got
-going go gonna us now
+going go gonna us now much many want wants wanted supposed exactly actually kind sort like think happen
+happening happened doing done gotten hey hi thanks thank
 """.split())
 
-TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:[kmb]n?\b)?|[^\W\d_]+\d*[^\W_]*", re.UNICODE)
+SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
+NUMBER_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kmb]n?)$")
 
 
 @lru_cache(maxsize=200_000)
@@ -37,9 +40,30 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word and number tokens; thousands separators dropped so `200,000` matches `200000`."""
-    return [t.replace(",", "") if t[0].isdigit() else t for t in TOKEN.findall(text.lower())]
+    """Lower-cased word and number tokens. Thousands separators are dropped and scaled amounts are spelled out
+    as well, so `$350K`, `$350,000` and `350 thousand` share the token `350000`."""
+    out: list[str] = []
+    for t in TOKEN.findall(text.lower()):
+        if t[0].isdigit():
+            t = t.replace(",", "")
+            m = NUMBER_SUFFIX.match(t)
+            if m:
+                out.append(m.group(1))
+                out.append(_number(float(m.group(1)) * SCALE[m.group(2)]))
+                continue
+            if out and t in SCALE and t not in ("m", "b", "k"):
+                pass
+        elif t in SCALE and len(t) > 2 and out and re.fullmatch(r"\d+(?:\.\d+)?", out[-1]):
+            out.append(t)
+            out.append(_number(float(out[-2]) * SCALE[t]))
+            continue
+        out.append(t)
+    return out
 
 
 def analyze(text: str) -> list[str]:
@@ -146,7 +170,8 @@ BOILERPLATE = re.compile(
     r"forward[- ]looking|safe harbou?r|undue reliance|risks? and uncertainties|private securities litigation"
     r"|actual results (?:may|could) differ|no obligation to (?:update|revise)|does not constitute an offer"
     r"|not an offer to sell|neither .{0,40}nor .{0,40}accepts? responsibility|@\w+\.\w|\+?\d[\d\s().-]{8,}\d"
-    r"|all rights reserved|copyright|view (?:original|source) content|logo:|datasource:|photo:|"
+    r"|all rights reserved|copyright|view (?:original|source) content|logo:|datasource:|photo:|photo - |"
+    r"appeared first on|originally published|"
     r"this press release (?:is|was) (?:for|provided)|newsroom|click here|subscribe|follow us|linkedin|twitter"
     r"|\bSOURCE\b", re.I)
 

@@ -1,0 +1,289 @@
+"""Answering as a user sees it: the card's conversation, company routing, follow-ups, context switches and
+honest abstention. Assertions are about what a user would notice (which release is cited, whether the quote
+states the fact asked for, whether it is verbatim), not about scores or incidental sentence choices."""
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import Answerer
+from conftest import (FSN, FSN_REASONS, FSN_TRADING, GEOVAX, NAUTICUS, SANUWAVE, SPLASH, assert_verbatim,
+                      contains_any)
+
+
+# --- the card -----------------------------------------------------------------------------------------------
+
+def test_the_card_conversation_over_the_shipped_corpus(shipped_bot, shipped_index):
+    first = shipped_bot.ask("card", "why is FSN delisting?")
+    assert_verbatim(shipped_index, first)
+    assert first.source.id == FSN
+    assert contains_any(first.quote, FSN_REASONS), first.quote
+
+    second = shipped_bot.ask("card", "where will it trade?")
+    assert_verbatim(shipped_index, second)
+    assert second.source.id == FSN
+    assert contains_any(second.quote, FSN_TRADING), second.quote
+
+
+def test_the_citation_names_company_ticker_title_date_publisher_and_link(shipped_bot):
+    a = shipped_bot.ask("card", "why is FSN delisting?")
+    c = a.source
+    assert (c.company, c.ticker, c.exchange, c.date, c.publisher) == ("Fusion", "FSN", "NYSE Amex", "2009-05-29",
+                                                                      "PR Newswire")
+    assert "Delist" in c.title and c.url.startswith("http")
+
+
+def test_the_answer_carries_its_neighbouring_sentences(shipped_bot, shipped_index):
+    a = shipped_bot.ask("card", "where will it trade?")
+    assert_verbatim(shipped_index, a)
+    text = shipped_index.releases[0].text
+    if a.context_before:
+        assert text.index(a.context_before[-1]) < text.index(a.quote)
+    if a.context_after:
+        assert text.index(a.context_after[0]) > text.index(a.quote)
+    assert a.context_before or a.context_after
+
+
+# --- company routing ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, release", [
+    ("What is the Nauticus reverse split ratio?", NAUTICUS),
+    ("What is the SANUWAVE reverse split ratio?", SANUWAVE),
+    ("What is GeoVax's reverse split ratio?", GEOVAX),
+    ("KITT reverse split ratio?", NAUTICUS),        # ticker from front matter
+    ("SNWV reverse split ratio?", SANUWAVE),        # ticker from a JSON lines record
+    ("GOVX split ratio?", GEOVAX),
+    ("when is the Nauticus Robotics reverse split effective?", NAUTICUS),
+    ("when does the geovax split take effect?", GEOVAX),
+])
+def test_a_question_naming_a_company_is_answered_from_its_releases(fixture_bot, fixture_index, question, release):
+    """Three companies announced a reverse split; the one named is the one quoted."""
+    a = fixture_bot.ask("q", question)
+    assert_verbatim(fixture_index, a)
+    assert a.source.id == release
+
+
+@pytest.mark.parametrize("question, ratio", [
+    ("KITT reverse split ratio?", "1-for-9"),
+    ("SNWV reverse split ratio?", "1-for-375"),
+    ("What is GeoVax's reverse split ratio?", "1-for-25"),
+    pytest.param("What is the Nauticus reverse split ratio?", "1-for-9", marks=pytest.mark.xfail(
+        reason="answer.py quotes 'This ratio is within the range approved by stockholders ...', which does not "
+               "state the ratio", strict=False)),
+    pytest.param("What is the SANUWAVE reverse split ratio?", "1-for-375", marks=pytest.mark.xfail(
+        reason="answer.py quotes the CUSIP sentence ('... will continue to trade under the symbol “SNWV” ...') "
+               "instead of the 1-for-375 sentence", strict=False)),
+])
+def test_the_ratio_asked_for_is_the_ratio_quoted(fixture_bot, fixture_index, question, ratio):
+    a = fixture_bot.ask("q", question)
+    assert_verbatim(fixture_index, a)
+    assert ratio in a.quote
+
+
+@pytest.mark.parametrize("question, release", [
+    ("why is FSN delisting?", FSN),
+    ("why is Fusion delisting?", FSN),
+    ("why are SBEV warrants being delisted?", SPLASH),
+    ("why is Splash Beverage delisting its warrants?", SPLASH),
+])
+def test_two_delistings_are_told_apart_by_company_or_ticker(fixture_bot, fixture_index, question, release):
+    a = fixture_bot.ask("q", question)
+    assert_verbatim(fixture_index, a)
+    assert a.source.id == release
+
+
+def test_the_splash_delisting_reason_is_quoted(fixture_bot, fixture_index):
+    a = fixture_bot.ask("q", "why is Splash Beverage delisting its warrants?")
+    assert_verbatim(fixture_index, a)
+    assert "low trading price" in a.quote
+
+
+def test_a_plain_text_release_is_cited_with_what_its_text_says(fixture_bot):
+    """The .txt release has no front matter: company, ticker, exchange, date and publisher come from its text."""
+    a = fixture_bot.ask("q", "why are SBEV warrants being delisted?")
+    c = a.source
+    assert c.id == SPLASH
+    assert "Splash Beverage Group" in c.company
+    assert (c.ticker, c.exchange, c.date, c.publisher) == ("SBEV", "NYSE American", "2025-07-29", "NewMediaWire")
+    assert c.url == ""  # not in the text, so not invented
+
+
+# --- follow-ups and context switches --------------------------------------------------------------------------
+
+def test_a_follow_up_stays_in_the_release_of_the_last_answer(fixture_bot, fixture_index):
+    first = fixture_bot.ask("c", "KITT reverse split ratio?")
+    assert first.source.id == NAUTICUS
+    follow = fixture_bot.ask("c", "when does it take effect?")
+    assert_verbatim(fixture_index, follow)
+    assert follow.source.id == NAUTICUS
+    assert "September 05, 2025" in follow.quote
+
+
+@pytest.mark.parametrize("follow_up, span", [
+    ("where will it trade?", FSN_TRADING),
+    ("who is their CEO?", ["Matthew Rosen"]),
+    ("when will the delisting take effect?", ["delisting will become effective ten days"]),
+])
+def test_follow_ups_on_the_seed_release(shipped_bot, shipped_index, follow_up, span):
+    shipped_bot.ask("c", "why is FSN delisting?")
+    a = shipped_bot.ask("c", follow_up)
+    assert_verbatim(shipped_index, a)
+    assert a.source.id == FSN
+    assert contains_any(a.quote, span), a.quote
+
+
+def test_a_question_naming_another_company_switches_the_context(fixture_bot, fixture_index):
+    assert fixture_bot.ask("c", "KITT reverse split ratio?").source.id == NAUTICUS
+    switched = fixture_bot.ask("c", "when does GeoVax's reverse split take effect?")
+    assert_verbatim(fixture_index, switched)
+    assert switched.source.id == GEOVAX
+    assert "January 9, 2026" in switched.quote
+    # ... and the next follow-up leans on the new company, not the old one.
+    after = fixture_bot.ask("c", "and the ratio?")
+    assert_verbatim(fixture_index, after)
+    assert after.source.id == GEOVAX and "1-for-25" in after.quote
+
+
+@pytest.mark.xfail(reason="answer.py abstains (score 0) on 'why are they doing it?' after the Nauticus split: every "
+                          "word of it is a stop word, and the context terms do not lead to 'The primary objective of "
+                          "the Reverse Split is to increase the share price to comply with the minimum bid price'",
+                   strict=False)
+def test_a_follow_up_of_only_pronouns_is_answered_from_the_same_release(fixture_bot, fixture_index):
+    fixture_bot.ask("c", "KITT reverse split ratio?")
+    a = fixture_bot.ask("c", "why are they doing it?")
+    assert_verbatim(fixture_index, a)
+    assert a.source.id == NAUTICUS and "minimum bid price" in a.quote
+
+
+def test_a_follow_up_after_a_switch_answers_about_the_new_company(fixture_bot, fixture_index):
+    fixture_bot.ask("c", "why is FSN delisting?")
+    first = fixture_bot.ask("c", "why is Splash Beverage delisting its warrants?")
+    assert first.source.id == SPLASH
+    a = fixture_bot.ask("c", "where could they trade?")
+    assert_verbatim(fixture_index, a)
+    assert a.source.id == SPLASH
+    assert "OTC Pink" in a.quote
+
+
+def test_conversations_keep_separate_contexts(fixture_index):
+    bot = Answerer(fixture_index)
+    assert bot.ask("alice", "KITT reverse split ratio?").source.id == NAUTICUS
+    assert bot.ask("bob", "when does GeoVax's reverse split take effect?").source.id == GEOVAX
+    alice = bot.ask("alice", "when does it take effect?")
+    bob = bot.ask("bob", "and the ratio?")
+    assert alice.source.id == NAUTICUS and "September 05, 2025" in alice.quote
+    assert bob.source.id == GEOVAX and "1-for-25" in bob.quote
+
+
+def test_forgetting_a_conversation_drops_its_context(fixture_index):
+    bot = Answerer(fixture_index)
+    bot.ask("c", "KITT reverse split ratio?")
+    assert bot.store.get("c").release_id == NAUTICUS
+    bot.forget("c")
+    assert bot.store.get("c").release_id is None
+
+
+# --- abstention ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "how many carats did the Karowe mine recover in 2024?",
+    "When is Target Corporation's next earnings call?",
+    "what's the weather in Paris?",
+])
+def test_a_question_the_corpus_cannot_answer_gets_an_honest_no(fixture_bot, question):
+    a = fixture_bot.ask("q", question)
+    assert a.answered is False
+    assert a.quote is None and a.source is None
+    assert a.message  # it says so, in words
+    assert len(a.related) <= 3
+
+
+@pytest.mark.parametrize("question", [
+    "What was Nauticus' revenue in 2024?",
+    "How many employees does GeoVax have?",
+    pytest.param("who is SANUWAVE's CEO?", marks=pytest.mark.xfail(
+        reason="answer.py quotes the 1-for-375 split sentence, which names no CEO, instead of abstaining",
+        strict=False)),
+])
+def test_an_unanswerable_question_about_a_known_company_quotes_nothing(fixture_bot, question):
+    """The company is in the corpus, the fact is not: no sentence of its release is passed off as the answer."""
+    a = fixture_bot.ask("q", question)
+    assert a.answered is False and a.quote is None, a.quote
+    assert len(a.related) <= 3 and all(c.title for c in a.related)
+
+
+@pytest.mark.xfail(reason="answer.py offers no related release (related=[]) when a named company's release does "
+                          "not answer; issue 2 asks for up to three related release titles", strict=False)
+def test_an_unanswerable_question_about_a_known_company_offers_its_releases(fixture_bot):
+    a = fixture_bot.ask("q", "What was Nauticus' revenue in 2024?")
+    assert a.answered is False
+    assert NAUTICUS in [c.id for c in a.related]
+
+
+def test_a_follow_up_without_context_in_a_many_company_corpus_does_not_guess_wildly(fixture_bot, fixture_index):
+    """'where will it trade?' alone: either an honest no, or a sentence that is about trading."""
+    a = fixture_bot.ask("fresh", "where will it trade?")
+    if a.answered:
+        assert_verbatim(fixture_index, a)
+        assert contains_any(a.quote, ["trade", "quot", "OTC", "listed"])
+
+
+# --- boilerplate -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question", ["why is FSN delisting?", "where will FSN trade?", "when will FSN's delisting "
+                                      "take effect?", "what will FSN file with the SEC?", "FSN cost savings?"])
+def test_boilerplate_does_not_win_over_substance(shipped_bot, shipped_index, question):
+    """The seed release's safe-harbour paragraph and contact block share words with these questions; the
+    substantive sentences answer them."""
+    a = shipped_bot.ask("q", question)
+    assert_verbatim(shipped_index, a)
+    assert "forward-looking" not in a.quote.lower() and "risks and uncertainties" not in a.quote
+    assert "CONTACT:" not in a.quote and "DATASOURCE" not in a.quote
+
+
+@pytest.mark.xfail(reason="answer.py abstains on 'what does Fusion do?' (score 0); the 'About Fusion' sentence "
+                          "answers it", strict=False)
+def test_what_a_company_does_is_answered_from_its_about_section(shipped_bot, shipped_index):
+    a = shipped_bot.ask("q", "what does Fusion do?")
+    assert_verbatim(shipped_index, a)
+    assert "communications carrier" in a.quote or "IP-PBX" in a.quote
+
+
+def test_the_investor_contact_is_answered_from_the_contact_block(shipped_bot, shipped_index):
+    a = shipped_bot.ask("q", "who is the investor contact?")
+    assert_verbatim(shipped_index, a)
+    assert "Turits" in a.quote or "Testaverde" in a.quote
+
+
+# --- the shared corpus ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_bot(shared_releases, tmp_path_factory):
+    """The seed release among real distractors: every shared release about delisting, and a random sample of
+    the rest (the whole shared corpus takes too long to index for a unit test; the eval covers it)."""
+    import json
+    import random
+    import re
+
+    from bot.corpus import load_corpus
+    from bot.index import build_index
+    with open(shared_releases, encoding="utf-8") as f:
+        lines = f.readlines()
+    about_listing = [l for l in lines if re.search(r"delist|Bulletin Board", l, re.I)]
+    others = random.Random(6).sample([l for l in lines if l not in about_listing], 120)
+    assert any(json.loads(l)["id"] == FSN for l in about_listing)
+    path = tmp_path_factory.mktemp("shared") / "releases.jsonl"
+    path.write_text("".join(about_listing + others), encoding="utf-8")
+    return Answerer(build_index(load_corpus(path)))
+
+
+def test_the_card_conversation_over_the_shared_corpus(shared_bot):
+    """Among other releases about delisting, the seed release still answers the card, and the follow-up
+    stays in it."""
+    first = shared_bot.ask("card", "why is FSN delisting?")
+    assert first.source is not None and first.source.id == FSN
+    assert contains_any(first.quote, FSN_REASONS), first.quote
+    second = shared_bot.ask("card", "where will it trade?")
+    assert second.source is not None and second.source.id == FSN
+    assert contains_any(second.quote, FSN_TRADING), second.quote
+    text = shared_bot.index.releases[shared_bot.index.by_id[FSN]].text
+    assert first.quote in text and second.quote in text

@@ -1,0 +1,131 @@
+"""A corpus that grows: `irbot add`, `irbot remove`, `irbot ingest`."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.answer import answer
+from bot.corpus import load_corpus
+from bot.index import open_index
+
+SHIPPED = Path(__file__).resolve().parent.parent / "corpus"
+SHARED_SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "fusion-fsn-2009-05-29.txt"
+
+NEW_MD = """---
+id: zephyr-2024-06-03
+title: Zephyr Foods Completes Acquisition of Orchard Farms
+company: Zephyr Foods Inc.
+ticker: ZFI
+exchange: NYSE
+date: 2024-06-03
+---
+Zephyr Foods Inc. (NYSE: ZFI) completed its acquisition of Orchard Farms for $45 million in cash.
+
+The acquisition adds three apple orchards in Washington State and doubles Zephyr's fresh fruit capacity.
+"""
+
+WIRE = """Kestrel Gold Announces Closing of $12 Million Private Placement
+
+VANCOUVER, British Columbia, March 4, 2025 (GLOBE NEWSWIRE) -- Kestrel Gold Corp. (TSXV: KGC) today announced
+that it has closed its private placement of 24 million units at $0.50 per unit for gross proceeds of $12 million.
+
+The proceeds will be used to fund drilling at the Red Hawk project and for general working capital.
+
+Source: https://example.com/kestrel/placement
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("IRBOT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "corpus"
+    shutil.copytree(SHIPPED, folder)
+    return folder
+
+
+def run(*argv) -> int:
+    return cli.main([str(a) for a in argv])
+
+
+def test_add_makes_a_new_release_answerable_and_splits_only_it(corpus, tmp_path, capsys):
+    open_index(corpus)
+    new = tmp_path / "zephyr.md"
+    new.write_text(NEW_MD, encoding="utf-8")
+    assert run("add", new, "--corpus", corpus) == 0
+    out = capsys.readouterr().out
+    assert "added 1 release: zephyr-2024-06-03" in out and "1 releases reused, 1 split" in out
+    loaded = open_index(corpus)
+    assert loaded.from_cache and "zephyr-2024-06-03" in loaded.index.by_id
+    a = answer(loaded.index, "how much did Zephyr Foods pay for Orchard Farms?")
+    assert a.answered and a.source.id == "zephyr-2024-06-03" and "$45 million" in a.quote
+
+
+def test_add_refuses_an_id_already_in_the_corpus_unless_replacing(corpus, tmp_path, capsys):
+    dup = tmp_path / "dup.md"
+    dup.write_text(NEW_MD.replace("zephyr-2024-06-03", "fusion-fsn-2009-05-29"), encoding="utf-8")
+    assert run("add", dup, "--corpus", corpus) == 1
+    err = capsys.readouterr().err
+    assert "not added" in err and "already in the corpus" in err
+    assert [r.id for r in load_corpus(corpus).releases] == ["fusion-fsn-2009-05-29"]
+    assert run("add", dup, "--corpus", corpus, "--replace") == 0
+    releases = load_corpus(corpus).releases
+    assert len(releases) == 1 and "Orchard Farms" in releases[0].text
+
+
+def test_add_json_lines_and_text_to_a_jsonl_corpus_then_remove(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IRBOT_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "releases.jsonl"
+    base = load_corpus(SHIPPED).releases[0]
+    corpus.write_text(json.dumps(base.model_dump(mode="json")) + "\n", encoding="utf-8")
+    lines = tmp_path / "more.jsonl"
+    lines.write_text(json.dumps({"id": "r2", "title": "Second", "text": "Acme Robotics appointed Jane Doe as chief "
+                                 "executive officer on June 1, 2024."}) + "\n", encoding="utf-8")
+    plain = tmp_path / "r3.txt"
+    plain.write_text("Borealis Mining declared a dividend of $0.05 per share, payable May 15, 2024.\n", encoding="utf-8")
+    assert run("add", lines, plain, "--corpus", corpus) == 0
+    assert [r.id for r in load_corpus(corpus).releases] == ["fusion-fsn-2009-05-29", "r2", "r3"]
+    assert run("remove", "r2", "--corpus", corpus) == 0
+    assert [r.id for r in load_corpus(corpus).releases] == ["fusion-fsn-2009-05-29", "r3"]
+    assert "r2" not in open_index(corpus).index.by_id
+    assert run("remove", "nope", "--corpus", corpus) == 1
+    assert "not removed" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_remove_a_release_file(corpus, tmp_path):
+    new = tmp_path / "zephyr.md"
+    new.write_text(NEW_MD, encoding="utf-8")
+    assert run("add", new, "--corpus", corpus) == 0
+    assert run("remove", "zephyr-2024-06-03", "--corpus", corpus) == 0
+    assert [r.id for r in load_corpus(corpus).releases] == ["fusion-fsn-2009-05-29"]
+    assert "zephyr-2024-06-03" not in open_index(corpus).index.by_id
+
+
+def test_ingest_shows_what_it_found_and_what_it_could_not(tmp_path, capsys):
+    raw = tmp_path / "wire.txt"
+    raw.write_text(WIRE, encoding="utf-8")
+    assert run("ingest", raw, "--out", tmp_path) == 0
+    err = capsys.readouterr().err
+    written = tmp_path / "kestrel-kgc-2025-03-04.md"
+    release = load_corpus(written).releases[0]
+    assert release.title == "Kestrel Gold Announces Closing of $12 Million Private Placement"
+    assert (release.company, release.ticker, release.exchange, release.publisher) == \
+           ("Kestrel Gold Corp.", "KGC", "TSXV", "GlobeNewswire")
+    assert release.date.isoformat() == "2025-03-04"
+    assert release.source_url == "https://example.com/kestrel/placement"
+    assert release.text == WIRE.strip()
+    assert "found:" in err and "not found" not in err
+
+
+@pytest.mark.skipif(not SHARED_SEED.exists(), reason="../shared is absent")
+def test_ingest_the_seed_names_the_missing_title_and_year(tmp_path, capsys):
+    assert run("ingest", SHARED_SEED, "--set", "date=2009-05-29", "--set", "title=Fusion Notifies NYSE Amex") == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("---\nid: fusion-fsn-2009-05-29\n")
+    assert "source_url  http://www.fusiontel.com/" in err
+    assert run("ingest", SHARED_SEED) == 0
+    err = capsys.readouterr().err
+    assert "not found" in err and "'May 29' without a year" in err and "title" in err.split("not found")[1]
