@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("IRBOT_SHARED") or ROOT.parent / "shared")
 SOURCE = SHARED / "corpus" / "releases.jsonl"
 DEV = SHARED / "eval" / "dev.jsonl"
 CHARS_PER_PASSAGE = 400      # what the shared corpus averages: 18.3M characters, 46k passages

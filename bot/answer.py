@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 from . import text as tx
 from .conversation import Context
 from .corpus import EXCHANGES
-from .index import ABOUT, BOILERPLATE, CONTACT, LEGAL, Index, company_key
+from .index import ABOUT, BOILERPLATE, CONTACT, LEGAL, Index, company_key, issuer_names
 
 NOT_FOUND = "I couldn't find that in the releases."
 
@@ -74,8 +75,9 @@ QUESTION_KINDS = [
                          r"\bwhat (?:kind of |type of )?(?:business|company) is\b", re.I)),
     ("contact", re.compile(r"\b(?:contact|investor relations|ir (?:person|email|phone)|phone number|e-?mail)\b", re.I)),
     ("purpose", re.compile(r"\b(?:use|using|spend|spending|used|earmark\w*)\b.*\b(?:for|on)\b|\bproceeds\b.*\bfor\b|"
-                           r"\bwhat (?:is|are) .* for\??$", re.I)),
-    ("composition", re.compile(r"\bhow (?:is|are|was|were|will)\b.*\b(?:split|divided|broken down|structured|made up)\b|"
+                           r"\bwhat(?:'s| is| are)\b.* for\??$", re.I)),
+    ("time", re.compile(r"\bwhat time\b|\bat what time\b", re.I)),
+    ("composition", re.compile(r"\bhow (?:is|are|was|were|will)\b.*\b(?:split|divided|broken down|structured|made up|set up)\b|"
                                r"\bwhat (?:does|do|did) .* (?:consist|comprise|include)\b|\bbreakdown\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bhow come\b|\breasons?\b|\bwhat (?:caused|triggered|led to|prompted|drove|is behind)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:date|time|day)\b|\bwhich (?:date|day)\b|\bhow soon\b|\bdeadline\b|"
@@ -85,9 +87,10 @@ QUESTION_KINDS = [
                        r"manufacturer|bank|partner|customer|buyer|investor|fund|operator|developer|supplier|provider|"
                        r"insurer|automaker|producer|lender|agent|underwriter|acquirer|advisor|adviser|auditor)s?\b", re.I)),
     ("yesno", re.compile(r"^\s*(?:is|are|did|does|do|will|was|were|has|have|can|could|should)\b", re.I)),
-    ("amount", re.compile(r"\bhow (?:much|many|big|large)\b|\bwhat(?:'s| is| was| were| are)? (?:the )?(?:\w+ )?"
-                          r"(?:price|ratio|percentage|amount|rate|size|multiple|valuation|proceeds|revenue|sales|eps|"
-                          r"earnings|income|cash|dividend|margin|ebitda|cost|value|worth|premium|coupon|yield|stake)\b",
+    ("amount", re.compile(r"\bhow (?:much|many|big|large)\b|\bwhat (?:%|percent)|\bwhat(?:'s| is| was| were| are)? (?:the )?"
+                          r"(?:[\w'’\-]+ ){0,3}(?:price|ratio|percentage|amount|rate|size|multiple|valuation|proceeds|"
+                          r"revenue|sales|eps|earnings|income|profit|loss|cash|dividend|margin|ebitda|cost|value|worth|"
+                          r"premium|coupon|yield|stake)\b",
                           re.I)),
 ]
 
@@ -111,15 +114,17 @@ ANSWER_SHAPES = {
                       r"join(?:s|ed)|led by|developed by|founded by)\b|\b(?:Inc|Corp|LLC|Ltd)\b", 0),
     "amount": re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|a third|"
                          r"a quarter)\b(?=[^.]{0,40}\b(?:shares?|units?|for every|percent|million|billion|each|held)\b)|"
-                         r"[$€£¥]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\d(?:[\d,.]*)\s?(?:%|percent|million|billion|thousand|"
-                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW)\b|\b\d+-for-\d+\b|"
+                         r"[$€£¥]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\d(?:[\d,.]*)\s?(?:%|(?:percent|million|billion|thousand|"
+                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW)\b)|\b\d+-for-\d+\b|"
                          r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\b\s*\(\d+\)", re.I),
     "purpose": re.compile(r"\b(?:will be used|to be used|use of (?:the )?(?:net )?proceeds|to fund|working capital|earmarked|intends to use|"
                           r"allocated|to support|to finance|to advance|for (?:the )?(?:development|expansion|general)|will go (?:to|towards?)|"
                           r"go (?:to|towards?)|directed (?:to|towards?))\b", re.I),
 }
 ANSWER_SHAPES["composition"] = re.compile(r"\bconsists? of\b|\bcompris(?:ed|es|ing)\b|\bmade up of\b|"
-                                          r"\bsplit (?:into|between|among)\b|\bincludes?\b|\bdivided\b", re.I)
+                                          r"\bsplit (?:into|between|among)\b|\bincludes?\b|\bdivided\b|"
+                                          r"\bstructured\b|\btranches?\b", re.I)
+ANSWER_SHAPES["time"] = re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 ANSWER_SHAPES["yesno"] = re.compile(r"\b(?:no|not|none|other than|only|yes|will|did|has|have)\b", re.I)
 ANSWER_SHAPES["about"] = re.compile(r"\b(?:is an?|is the|leading|provider|develops|company)\b", re.I)
 ANSWER_SHAPES["contact"] = re.compile(r"@|\+?\d[\d\s().-]{8,}\d|\bcontact\b", re.I)
@@ -127,7 +132,7 @@ ANSWER_SHAPES["contact"] = re.compile(r"@|\+?\d[\d\s().-]{8,}\d|\bcontact\b", re
 
 # How much the shape of a sentence says it answers each kind of question, when it has that shape, and when
 # it has not: a "when" question wants a date, a "how much" question a number.
-SHAPE_WEIGHT = {"composition": (0.15, 0.0), "why": (0.18, 0.0), "when": (0.15, -0.12), "amount": (0.15, -0.12), "who": (0.1, 0.0),
+SHAPE_WEIGHT = {"time": (0.2, -0.1), "composition": (0.15, 0.0), "why": (0.18, 0.0), "when": (0.15, -0.12), "amount": (0.15, -0.12), "who": (0.1, 0.0),
                 "where": (0.1, 0.0), "purpose": (0.18, 0.0), "yesno": (0.04, 0.0), "about": (0.05, 0.0),
                 "contact": (0.15, 0.0)}
 STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|intended to|primarily to|reasons?|so that|"
@@ -177,7 +182,7 @@ SYNONYMS = [
     "win | won | winning bidder | successful bidder | awarded | prevail",
     "buy | bought | buying | buyer | purchaser | acquirer",
     "sell | sold | sale | seller | divest | divestiture | dispose",
-    "pay | paid | paying",
+    "pay | paid | paying | purchase price | consideration",
     "hold | held | holding",
     "advisor | adviser | counsel",
     "stake | interest | ownership | holding",
@@ -232,6 +237,10 @@ SYNONYMS = [
     "valuation | values | valued | value",
     "stand for | short for | stands for | abbreviation",
     "push out | extend | extension | extending",
+    "half | 50 | fifty percent",
+    "in a row | consecutive | straight",
+    "rest | remaining | remainder | balance",
+    "come from | join from | joins from | previously",
     "carat | carats | ct",
     "people | participants | patients | subjects | enrolled",
     "produce | generate | mine | output",
@@ -257,7 +266,8 @@ announce announced announcement new plan plans today year said release news upda
 # thing asked for: never its focus.
 FRAME = frozenset(tx.stem(w) for w in """trigger triggered cause caused prompt prompted long ahead reason reasons mean
 happen soon expect expected plan planned going use using used spend spending big wrong good bad large small
-old back time date""".split())
+old back time date last latest recent current next far""".split())
+MONEY_VERBS = frozenset(tx.stem(w) for w in "pay paid paying raise raised cost earn receive spend spent save".split())
 # Verbs are what investors paraphrase most ("shutting down" for "wind down", "buying" for "acquire"); the thing
 # asked for is a noun. So a question's focus is its first content word that is not one of these common verbs.
 VERBS = frozenset(tx.stem(w) for w in """accept acquire add agree aim allow announce appoint approve ask become begin
@@ -288,6 +298,33 @@ EXCHANGE_NAMES = frozenset(company_key(m) for m in re.sub(r"\(\?:|\\s\+|\\s\*|[(
                            if company_key(m)) | {"nasdaq", "nyse", "otc", "otc markets", "tsx", "tsxv", "cse", "asx"}
 
 
+class Bag:
+    """The stems of some text, as a set and in order: a phrase counts as found only where its words stand together."""
+    __slots__ = ("stems", "text")
+
+    def __init__(self, stems: list[str] = ()):
+        self.stems = frozenset(stems)
+        self.text = " " + " ".join(stems) + " "
+
+    @classmethod
+    def of(cls, *bags: "Bag") -> "Bag":
+        joined = cls()
+        joined.stems = frozenset().union(*(b.stems for b in bags))
+        joined.text = "|".join(b.text for b in bags)
+        return joined
+
+    def has(self, alternative: tuple[str, ...]) -> bool:
+        if len(alternative) == 1:
+            return alternative[0] in self.stems
+        return all(s in self.stems for s in alternative) and bool(_phrase(alternative).search(self.text))
+
+
+@lru_cache(maxsize=4096)
+def _phrase(stems: tuple[str, ...]) -> re.Pattern:
+    """The stems in order, with at most one other word between two of them ('special general meeting')."""
+    return re.compile(" " + r"(?: [^ |]+)? ".join(re.escape(s) for s in stems) + " ")
+
+
 @dataclass
 class Concept:
     """One thing the question asks about: its stems, and the other ways a release may say it."""
@@ -295,8 +332,8 @@ class Concept:
     alternatives: list[tuple[str, ...]]
     weight: float = 1.0
 
-    def found_in(self, tokens: set[str]) -> bool:
-        return any(all(s in tokens for s in alt) for alt in self.alternatives)
+    def found_in(self, bag: Bag) -> bool:
+        return any(bag.has(alt) for alt in self.alternatives)
 
 
 @dataclass
@@ -328,7 +365,7 @@ class Question:
 
 # "ryder dividend?", "coupon on the debentures?": a question that is only a measure asks for its amount.
 MEASURE = re.compile(r"\b(?:price|ratio|proceeds|revenue|sales|eps|dividend|coupon|yield|premium|stake|valuation|"
-                     r"margin|strike|consideration)\b", re.I)
+                     r"margin|strike|consideration|income|earnings|profit)\b", re.I)
 
 
 def question_kind(question: str) -> str:
@@ -416,9 +453,11 @@ def read_question(index: Index, question: str) -> Question:
     releases, company_words = find_companies(index, question)
     content = [w for w in tx.words(question) if w not in tx.STOP_WORDS and w not in company_words]
     concepts = concepts_of(content, index)
-    focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
+    kind = question_kind(question)
+    verbs = VERBS - MONEY_VERBS if kind == "amount" else VERBS  # "how much is X paying": paying is what is asked
+    focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | verbs
                   and not c.word.isdigit()), None)
-    return Question(text=question, kind=question_kind(question), concepts=concepts, focus=focus,
+    return Question(text=question, kind=kind, concepts=concepts, focus=focus,
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
                     wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
@@ -473,7 +512,15 @@ def _release_words(index: Index, release: int) -> frozenset[str]:
     return cache[release]
 
 
-def release_tokens(index: Index, release: int) -> frozenset[str]:
+def issuer_words(index: Index, release: int) -> frozenset[str]:
+    """The words of the names a release gives its issuer: never news to a "who" question."""
+    cache = index.__dict__.setdefault("_issuer_words", {})
+    if release not in cache:
+        cache[release] = frozenset(w for name in issuer_names(index.releases[release]) for w in tx.words(name))
+    return cache[release]
+
+
+def release_tokens(index: Index, release: int) -> Bag:
     """Every stem of a release: where a question's focus must be found for an answer to exist. Cached on the
     index it belongs to, so a reloaded index never sees another's tokens."""
     cache = index.__dict__.setdefault("_release_tokens", {})
@@ -482,17 +529,19 @@ def release_tokens(index: Index, release: int) -> frozenset[str]:
         if len(cache) > 4096:
             cache.clear()
         r = index.releases[release]
-        tokens = cache[release] = frozenset(tx.analyze(r.title + "\n" + r.text))
+        tokens = cache[release] = Bag(tx.analyze(r.title + "\n" + r.text))
     return tokens
 
 
-def _coverage(concepts: list[Concept], tokens: set[str]) -> float:
+def _coverage(concepts: list[Concept], tokens: Bag) -> float:
     total = sum(c.weight for c in concepts)
     return sum(c.weight for c in concepts if c.found_in(tokens)) / total if total else 0.0
 
 
 NAME = re.compile(r"\b[A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|&|of|de|and))*")
 NUMBER = re.compile(r"\d[\d.,]*")
+DATE = re.compile(r"\b" + MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|\b\d{1,2}\s+" + MONTH +
+                  r"(?:,?\s+(?:19|20)\d\d)?|\b(?:19|20)\d\d\b")
 NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b(?=[^.]{0,40}\b"
                          r"(?:shares?|units?|for every|percent|million|billion)\b)", re.I)
 
@@ -503,12 +552,13 @@ def _new_information(kind: str, sentence: str, question_words: set[str]) -> bool
         names = [m.group(0) for m in NAME.finditer(sentence) if m.start() > 0 or len(m.group(0).split()) > 1]
         return any(set(tx.words(n)) - question_words - tx.STOP_WORDS for n in names)
     if kind == "amount":
-        numbers = [n.strip(".,").replace(",", "") for n in NUMBER.findall(sentence)]
+        numbers = [n.strip(".,").replace(",", "") for n in NUMBER.findall(DATE.sub(" ", sentence))]
         return any(n not in question_words and not YEAR.fullmatch(n) for n in numbers) or \
             bool(NUMBER_WORD.search(sentence))
-    if kind == "when":
+    if kind in ("when", "time"):
         return any(n.strip(".,").replace(",", "") not in question_words for n in NUMBER.findall(sentence)) or \
-            bool(re.search(r"\b(?:next|coming|within|immediately|upon)\b", sentence, re.I))
+            bool(re.search(r"\b(?:next|coming|within|immediately|upon|later this|early|mid|end of)\b|\b" + MONTH + r"(?!\w)",
+                           sentence, re.I))
     return True
 
 
@@ -535,6 +585,7 @@ WEIGHTS = {
     "reason_coverage": -0.15, "reason_window": 0.05, "reason_passage": 0.05,
     "shape": 2.0, "informative": 0.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
     "focus_near": 0.08, "wanted_section": 0.25, "boilerplate": -0.35, "about": -0.2, "short": -0.15, "recent": 0.15,
+    "length": 0.0, "title": 0.0,
 }
 
 
@@ -570,26 +621,28 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         release_start = int(index.passage_first[index.release_first_passage[index.passage_release[p]]])
         before = max(first - 1, release_start)
         sentences = [index.sentence(i) for i in range(before, stop)]
-        sent_tokens = [set(tx.analyze(s)) for s in sentences]
-        previous_tokens = sent_tokens[0] if before < first else set()
+        sent_tokens = [Bag(tx.analyze(s)) for s in sentences]
+        previous_tokens = sent_tokens[0] if before < first else Bag()
         if before < first:
             sentences, sent_tokens = sentences[1:], sent_tokens[1:]
         release = int(index.passage_release[p])
         if release not in titles:
-            titles[release] = set(tx.analyze(index.releases[release].title))
-        passage_tokens = set().union(titles[release], *sent_tokens)
+            titles[release] = Bag(tx.analyze(index.releases[release].title))
+        passage_tokens = Bag.of(titles[release], *sent_tokens)
+        title_cov = _coverage(q.concepts, titles[release])
         passage_cov = _coverage(q.concepts, passage_tokens)
         rank = max(scores[p], 0.0) / best
         r = index.releases[release]
-        years_ok = all(y in passage_tokens or (r.date and str(r.date.year) == y) for y in q.years)
+        years_ok = all(passage_tokens.has((y,)) or (r.date and str(r.date.year) == y) or
+                       release_tokens(index, release).has((y,)) for y in q.years)
         for j, (i, sentence, tokens) in enumerate(zip(range(first, stop), sentences, sent_tokens)):
             cov = _coverage(q.concepts, tokens)
             if i == release_start:
                 cov *= LEAD_DISCOUNT  # an opening sentence names everything the release is about
-            window = tokens | (sent_tokens[j - 1] if j else previous_tokens)
+            window = Bag.of(sent_tokens[j - 1] if j else previous_tokens, tokens)
             window_cov = _coverage(q.concepts, window)
             kind = int(index.sent_kind[i])
-            shape = _shape_score(q.kind, sentence, q.words)
+            shape = _shape_score(q.kind, sentence, q.words | issuer_words(index, release))
             informative = _new_information(q.kind, DATELINE.sub("", sentence, count=1), q.words)
             if q.focus is None:
                 has_focus = True
@@ -609,8 +662,10 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 "wanted_section": float(wants_kind is not None and kind == wants_kind),
                 "boilerplate": float(wants_kind is None and kind in (BOILERPLATE, LEGAL, CONTACT)),
                 "about": float(wants_kind is None and kind == ABOUT),
-                "short": float(len(tokens) < 3 or bool(HEADLINE.match(sentence))),
+                "short": float(len(tokens.stems) < 3 or bool(HEADLINE.match(sentence))),
                 "recent": newest.get(int(index.sent_release[i]), 0.0),
+                "length": min(len(sentence), 600) / 300,
+                "title": title_cov,
             }
             score = sum(WEIGHTS[k] * v for k, v in f.items())
             candidates.append(Candidate(
@@ -630,9 +685,9 @@ def confident(q: Question, c: Candidate) -> bool:
         return c.score >= MIN_SCORE and c.informative and (q.kind not in ANSWER_SHAPES or c.shape > 0)
     if c.global_scope and not c.rare_found:
         return False  # across all companies, only something specific (a name, a rare term) picks one release
-    if q.kind in ("amount", "when") and not c.informative:
-        return False  # "how much?" is not answered without a number, "when?" not without a date
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
+    if q.kind in ("amount", "when", "time") and not c.informative:
+        return False  # "how much?" needs a number, "when?" a date, where the question's subject is
     return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
 
 
@@ -682,13 +737,12 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
         scopes: list[set[int] | None] = []
     elif q.releases is not None:
         scopes = [q.releases]
-        if last is not None and (last in q.releases or q.company_words <= release_tokens(index, last) | q.company_words
-                                 and all(w in _release_words(index, last) for w in q.company_words)):
+        if last is not None and (last in q.releases or all(w in _release_words(index, last) for w in q.company_words)):
             scopes.insert(0, {last})  # the company is the last answer's, or one its release speaks of
     elif last is not None:
         scopes = [{last}, company_releases(index, last)]
         if not q.follow_up_words and q.focus is not None and not q.focus.found_in(
-                set().union(*(release_tokens(index, r) for r in scopes[1]))):
+                Bag.of(*(release_tokens(index, r) for r in scopes[1]))):
             scopes.append(None)  # a question of its own, about something the last company never mentioned
     else:
         scopes = [None]

@@ -58,7 +58,7 @@ class BM25:
         self.doc_len = lengths
         self.avgdl = float(lengths.sum()) / max(n_docs, 1)
         index_type = np.int32 if max(len(terms), n_docs, vocabulary_size) < 2**31 - 1 else np.int64
-        by_doc = sparse.csr_matrix((counts.astype(np.float64), terms.astype(index_type, copy=False),
+        by_doc = sparse.csr_matrix((counts.astype(np.int32, copy=False), terms.astype(index_type, copy=False),
                                     indptr.astype(index_type, copy=False)), shape=(n_docs, vocabulary_size))
         by_term = by_doc.tocsc()
         del by_doc
@@ -74,7 +74,7 @@ class BM25:
         for lo in range(0, len(tf), _CHUNK):
             hi = min(lo + _CHUNK, len(tf))
             term_of_entry = np.searchsorted(self.indptr, np.arange(lo, hi), side="right") - 1
-            f = tf[lo:hi]
+            f = tf[lo:hi].astype(np.float64)
             dl = lengths[self.doc_ids[lo:hi]].astype(np.float64)
             data[lo:hi] = self.idf[term_of_entry] * (f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl)))
         self.data = data

@@ -206,6 +206,11 @@ def cmd_run(args) -> int:
     from .settings import SettingsError, load_settings
     from .telegram import ALLOWED_UPDATES, build_application, check_token, install_redaction, redact
 
+    url = urlparse(args.webhook) if args.webhook else None
+    if url is not None and (url.scheme != "https" or not url.hostname):
+        print("irbot: --webhook needs an https:// URL that Telegram can reach", file=sys.stderr)
+        return 2
+    app = None
     try:
         overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
         settings = load_settings(**overrides)
@@ -214,16 +219,17 @@ def cmd_run(args) -> int:
         app = build_application(settings)
         asyncio.run(check_token(settings))
     except (SettingsError, StateError) as e:
+        if app is not None:
+            app.bot_data["irbot"].store.close()
         print(f"irbot: {redact(str(e))}", file=sys.stderr)
         return 2
     try:
-        if args.webhook:
-            url = urlparse(args.webhook)
-            if url.scheme != "https" or not url.hostname:
-                print("irbot: --webhook needs an https:// URL that Telegram can reach", file=sys.stderr)
-                return 2
+        if url is not None:
+            secret = args.secret_token or (settings.telegram_webhook_secret.get_secret_value()
+                                           if settings.telegram_webhook_secret else "")
+            install_redaction(secret)
             app.run_webhook(listen=args.listen, port=args.port, url_path=url.path.lstrip("/"),
-                            webhook_url=args.webhook, secret_token=args.secret_token or None,
+                            webhook_url=args.webhook, secret_token=secret or None,
                             allowed_updates=ALLOWED_UPDATES)
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
@@ -278,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="receive updates on this https URL instead of long polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server binds (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server binds (default 8443)")
-    run.add_argument("--secret-token", default=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+    run.add_argument("--secret-token", default=None,
                      help="the secret Telegram sends with every webhook call (default $TELEGRAM_WEBHOOK_SECRET)")
     run.set_defaults(func=cmd_run)
     return parser

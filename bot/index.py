@@ -142,7 +142,12 @@ TITLE_SUBJECT = re.compile(r"^((?:[A-Z0-9][\w&.'’\-]*\s+){0,4}?[A-Z][\w&.'’\
                            r"Declares?|Enters?|Signs?|Receives?|Launches|Appoints?|Provides?|Closes?|Files?|Secures?|"
                            r"Names?|Expands?|Acquires?|Updates?|Issues?|Achieves?|Reiterates?|Prices?|Begins?|Starts?|"
                            r"Confirms?|Releases?|Posts?|Unveils?|Introduces?|Partners|Awarded|Wins?|Raises?|Regains?|"
-                           r"Strengthens|Celebrates|Notifies|Delivers?|Expects?|Plans?|Agrees?|Terminates?|Withdraws?)\b")
+                           r"Strengthens|Celebrates|Notifies|Delivers?|Expects?|Plans?|Agrees?|Terminates?|Withdraws?|Increases?|"
+                           r"Boosts?|Cuts?|Lowers?|Reaffirms?|Maintains?|Adopts?|Approves?|Authori[sz]es?|Extends?|"
+                           r"Amends?|Sets?|Schedules?|Hosts?|Invites?|Joins?|Selects?|Opens?|Executes?|Publishes|"
+                           r"Reveals?|Shares|Welcomes?|Elects?|Obtains?|Gains?|Surpasses|Doubles|Posts?|Provides?|"
+                           r"Submits?|Resumes?|Retires?|Sells?|Buys?|Invests?|Commences?|Initiates?|Responds?|"
+                           r"Comments?|Highlights?|Outlines?|Issues?|Names?|Files?|to\s)\b")
 
 
 def issuer_names(release: Release) -> set[str]:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    # The secret Telegram sends with every webhook call (irbot run --webhook URL); --secret-token overrides.
+    telegram_webhook_secret: SecretStr | None = None
     irbot_corpus: str | None = None
     irbot_cache: str | None = None
     irbot_state: Path = Path("irbot-state.sqlite3")

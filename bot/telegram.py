@@ -18,7 +18,6 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from telegram import (BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Chat,
@@ -31,7 +30,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           BaseUpdateProcessor, CallbackQueryHandler, ChatMemberHandler, CommandHandler,
                           ContextTypes, Defaults, InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
-from .answer import Answer, Answerer, Citation, answer as answer_once, citation_line
+from .answer import Answerer, Citation, answer as answer_once, citation_line
 from .conversation import SQLiteStore
 from .index import company_key, open_index
 from .settings import Settings
@@ -39,7 +38,6 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 4096                 # Telegram's limit on a message's text
-MAX_CALLBACK_BYTES = 64
 MAX_INLINE_RESULTS = 4
 MIN_INLINE_QUERY = 4             # characters; shorter inline queries get a hint
 SOURCES_PER_PAGE = 8
@@ -81,7 +79,7 @@ def _redacting_factory(*args, **kwargs) -> logging.LogRecord:
 def install_redaction(token: str) -> None:
     """Every log record from now on has the token (and anything shaped like one) replaced by [TOKEN]; httpx's
     request lines, which carry the token in the URL, are silenced below WARNING."""
-    if token:
+    if token and len(token) >= 8:
         _secrets.add(token)
     if logging.getLogRecordFactory() is not _redacting_factory:
         logging.setLogRecordFactory(_redacting_factory)
@@ -350,6 +348,12 @@ def service(context: ContextTypes.DEFAULT_TYPE) -> Service:
     return context.application.bot_data["irbot"]
 
 
+def sample(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """A question this corpus answers, for hints: 'why is fusion delisting?'"""
+    examples = service(context).examples
+    return examples[0][0].lower() + examples[0][1:] if examples else "what did the company announce?"
+
+
 def new_key() -> str:
     return secrets.token_urlsafe(9)  # 12 characters
 
@@ -447,7 +451,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
     svc = service(context)
     message = update.effective_message
     if not question:
-        await message.reply_text("Ask me a question after the command, e.g. <code>/ask why is FSN delisting?"
+        await message.reply_text(f"Ask me a question after the command, e.g. <code>/ask {e(sample(context))}"
                                  "</code>", do_quote=not private(message.chat))
         return
     allowed, first = svc.users.hit(sender_id(message))
@@ -651,7 +655,7 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo, sticker, voice note ... in a private chat: say what the bot understands."""
     await update.effective_message.reply_text("I answer questions sent as text, for example: "
-                                              "<i>why is FSN delisting?</i>")
+                                              f"<i>{e(sample(context))}</i>")
 
 
 # admin commands
@@ -694,7 +698,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = query.query.strip()
     if len(text) < MIN_INLINE_QUERY:
         await query.answer([], cache_time=5, button=InlineQueryResultsButton(
-            text="Type a question, e.g. why is FSN delisting?", start_parameter="inline-help"))
+            text=clip(f"Type a question, e.g. {sample(context)}", 64), start_parameter="inline-help"))
         return
     svc = service(context)
     result = await svc.run(answer_once, svc.index, text)
@@ -747,7 +751,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if change.chat.type in (Chat.GROUP, Chat.SUPERGROUP) and added(change):
         await context.bot.send_message(
             change.chat.id, f"Hi, I'm {e(context.bot.first_name)}. I answer questions about company press releases "
-            f"with a verbatim quote and its source. Ask with <code>/ask why is FSN delisting?</code>, or reply "
+            f"with a verbatim quote and its source. Ask with <code>/ask {e(sample(context))}</code>, or reply "
             f"to one of my answers to follow up.")
 
 
@@ -755,6 +759,9 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log (the token is redacted by the logging setup) and make sure no button is left spinning."""
+    if isinstance(context.error, Forbidden):  # the user blocked the bot, or it was removed from the group
+        log.warning("cannot write to a chat any more: %s", redact(str(context.error)))
+        return
     log.error("error while handling an update: %s", redact(repr(context.error)), exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
         with contextlib.suppress(TelegramError):
@@ -789,12 +796,16 @@ def build_application(settings: Settings, index=None) -> Application:
     token = settings.token()
     install_redaction(token)
     corpus = settings.irbot_corpus or default_corpus()
+    store = SQLiteStore(settings.irbot_state)  # first: a foreign state file is reported before any indexing
     if index is None:
-        loaded = open_index(corpus, cache_dir=settings.irbot_cache)
+        try:
+            loaded = open_index(corpus, cache_dir=settings.irbot_cache)
+        except BaseException:
+            store.close()
+            raise
         for problem in loaded.problems:
             log.warning("skipped %s", problem)
         index = loaded.index
-    store = SQLiteStore(settings.irbot_state)
     answerer = Answerer(index, store)
     svc = Service(settings=settings, answerer=answerer, store=store, corpus=str(corpus),
                   users=RateLimit(settings.irbot_user_questions, settings.irbot_rate_window),
@@ -828,8 +839,10 @@ def build_application(settings: Settings, index=None) -> Application:
         CommandHandler("stats", on_stats, filters=new),
         CommandHandler("reload", on_reload, filters=new),
         MessageHandler(new & filters.ChatType.PRIVATE & filters.COMMAND, on_unknown_command),
-        MessageHandler(new & filters.ChatType.PRIVATE & filters.TEXT, on_private_text),
-        MessageHandler(new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, on_group_text),
+        # (a message sent through the bot inline is an answer someone shared, not a question)
+        MessageHandler(new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.VIA_BOT, on_private_text),
+        MessageHandler(new & filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT,
+                       on_group_text),
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, on_edited),
         MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_not_text),
         CallbackQueryHandler(on_view, pattern=r"^[amc]:[\w-]{12}:\d{1,2}$"),

@@ -172,7 +172,8 @@ BOILERPLATE = re.compile(
     r"|not an offer to sell|neither .{0,40}nor .{0,40}accepts? responsibility|@\w+\.\w|\+?\d[\d\s().-]{8,}\d"
     r"|all rights reserved|copyright|view (?:original|source) content|logo:|datasource:|photo:|photo - |"
     r"appeared first on|originally published|"
-    r"this press release (?:is|was) (?:for|provided)|newsroom|click here|subscribe|follow us|linkedin|twitter"
+    r"this press release (?:is|was) (?:for|provided)|newsroom|click here|\bsubscribe (?:to|now|here)\b|follow us|"
+    r"linkedin|twitter"
     r"|\bSOURCE\b", re.I)
 
 

@@ -522,7 +522,7 @@ class BotAPI:
         return out
 
     async def say(self, user: dict | None, chat: dict, text: str, reply_to: Msg | None = None,
-                  sender_chat: dict | None = None) -> Msg:
+                  sender_chat: dict | None = None, **extra) -> Msg:
         """`user` sends `text` in `chat` (optionally replying to a message); the update goes to the bot."""
         chat_id = chat["id"]
         m = Msg(chat_id, self._new_message_id(chat_id), user or {}, text, reply_to=reply_to.message_id if reply_to else None)
@@ -530,6 +530,7 @@ class BotAPI:
         message = self._message_json(m)
         if sender_chat:
             message["sender_chat"] = sender_chat
+        message.update(extra)
         entities = self._entities(text)
         if entities:
             message["entities"] = entities

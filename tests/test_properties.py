@@ -141,12 +141,16 @@ def _audit(event: str, args) -> None:
         _opened.append(f"{event} {args[0]!r}" if args else event)
 
 
-sys.addaudithook(_audit)
+_hooked: list[bool] = []
 
 
 @contextmanager
 def file_access():
-    """Record every file the process opens or lists inside the block."""
+    """Record every file the process opens or lists inside the block. (An audit hook cannot be removed: it is
+    installed on first use, and does nothing outside these blocks.)"""
+    if not _hooked:
+        sys.addaudithook(_audit)
+        _hooked.append(True)
     _opened.clear()
     _recording.set()
     try:

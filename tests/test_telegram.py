@@ -12,9 +12,12 @@ import pytest
 import bot.telegram as front
 from bot.index import open_index
 from bot.telegram import build_application, running
-from botapi import BOT_ID, USERNAME, BotAPI, bot_settings, make_corpus, release_text
+from botapi import USERNAME, BotAPI, bot_settings, make_corpus, release_text
 
 FSN_TITLE = "Fusion Notifies NYSE Amex of Its Intention to Voluntarily Delist and Deregister"
+
+# python-telegram-bot warns about its own retry_after type while handling a 429; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +252,7 @@ async def test_group_answers_ask_addressed_to_it_and_ignores_the_rest(api, bot, 
     assert [x.reply_to for x in api.bot_messages(group)] == [asked.message_id, plain.reply_to]
     assert other_bot.message_id not in [x.reply_to for x in api.bot_messages(group)]
     empty = await api.reply(group, await api.say(bob, group, f"/ask@{USERNAME}"))
-    assert "/ask why is FSN delisting?" in empty.text
+    assert "e.g. /ask what is Acme Widgets acquiring?" in empty.text  # an example this corpus answers
 
 
 async def test_group_reply_to_the_bot_continues_that_answer(api, bot, people):
@@ -331,14 +334,13 @@ async def test_startup_registers_commands(api, bot):
     assert {"start", "help", "sources", "new"} <= set(private) and "ask" in group
 
 
-async def test_webhook_delivers_updates_and_checks_the_secret(api, start, people, corpus):
+async def test_webhook_delivers_updates_and_checks_the_secret(api, people, corpus, index, tmp_path):
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/hook"
-    settings = bot_settings(api, start.__defaults__ and None or (corpus.parent / "webhook.sqlite3"), corpus)
-    app = build_application(settings, index=open_index(corpus, cache_dir=corpus.parent / "cache").index)
+    app = build_application(bot_settings(api, tmp_path / "state.sqlite3", corpus), index=index)
     alice = people[0]
     chat = api.private_chat(alice)
     async with running(app, webhook=dict(listen="127.0.0.1", port=port, url_path="hook", webhook_url=url,
