@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel
@@ -138,7 +138,8 @@ SHAPE_WEIGHT = {"time": (0.2, -0.1), "composition": (0.15, 0.0), "why": (0.18, 0
 STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|intended to|primarily to|reasons?|so that|"
                            r"aim(?:s|ed)? to|designed to|in the best interests?|driven by|attributable to|owing to|"
                            r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
-                           r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?)\b",
+                           r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?|"
+                           r"to ensure|in an effort to|aimed at|with the goal|to regain|to meet|to satisfy)\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -149,6 +150,9 @@ PERSON = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.\s+(?P<a>[A-Z][a-z]+)|"
                     r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<b>[A-Z][a-z]{2,})(?=,?\s+(?:the\s+|its\s+|our\s+)?" + TITLE_WORDS + r")|"
                     r"(?:appointed|named|appointment of|welcomes?|hired?|promoted)\s+[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<c>[A-Z][a-z]{2,})|"
                     r"\b" + TITLE_WORDS + r"[\w ,]{0,40}?\s[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?P<d>[A-Z][a-z]{2,})\b")
+NOT_NAMES = frozenset("""officer officers executive president director directors chairman chair chairperson relations
+investor investors development operations business financial board company group vice head chief founder partner
+partners managing general counsel treasurer secretary manager technology marketing sales strategy""".split())
 PERSON_PRONOUN = re.compile(r"\b(?:he|him|his|she|her)\b", re.I)
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
@@ -238,6 +242,7 @@ SYNONYMS = [
     "stand for | short for | stands for | abbreviation",
     "push out | extend | extension | extending",
     "half | 50 | fifty percent",
+    "money | funds | proceeds | capital",
     "in a row | consecutive | straight",
     "rest | remaining | remainder | balance",
     "come from | join from | joins from | previously",
@@ -267,7 +272,9 @@ announce announced announcement new plan plans today year said release news upda
 FRAME = frozenset(tx.stem(w) for w in """trigger triggered cause caused prompt prompted long ahead reason reasons mean
 happen soon expect expected plan planned going use using used spend spending big wrong good bad large small
 old back time date last latest recent current next far""".split())
-MONEY_VERBS = frozenset(tx.stem(w) for w in "pay paid paying raise raised cost earn receive spend spent save".split())
+FIGURES = frozenset({"net income", "net loss", "revenue", "revenues", "sales", "eps", "earnings", "ebitda", "profit",
+                     "margin", "gross margin", "guidance", "dividend", "cash", "salary", "compensation", "bonus",
+                     "free cash flow"})
 # Verbs are what investors paraphrase most ("shutting down" for "wind down", "buying" for "acquire"); the thing
 # asked for is a noun. So a question's focus is its first content word that is not one of these common verbs.
 VERBS = frozenset(tx.stem(w) for w in """accept acquire add agree aim allow announce appoint approve ask become begin
@@ -350,12 +357,14 @@ class Question:
     years: list[str]
     wants_price: bool
     words: set[str]
+    focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
     carried_only: bool = False          # a follow-up with no words of its own: all it asks about is carried over
+    carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
         """BM25 query: every stem of every alternative, synonyms weighted below the question's own words."""
         ids, weights = [], []
-        for c in self.concepts:
+        for c in self.concepts + self.carried:
             for k, alt in enumerate(c.alternatives):
                 for s in alt:
                     ids.append(index.vocabulary.get(s, -1))
@@ -454,10 +463,10 @@ def read_question(index: Index, question: str) -> Question:
     content = [w for w in tx.words(question) if w not in tx.STOP_WORDS and w not in company_words]
     concepts = concepts_of(content, index)
     kind = question_kind(question)
-    verbs = VERBS - MONEY_VERBS if kind == "amount" else VERBS  # "how much is X paying": paying is what is asked
-    focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | verbs
+    focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
                   and not c.word.isdigit()), None)
-    return Question(text=question, kind=kind, concepts=concepts, focus=focus,
+    focus_is_measure = focus is not None and focus.word.lower() in FIGURES
+    return Question(text=question, kind=kind, concepts=concepts, focus=focus, focus_is_measure=focus_is_measure,
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
                     wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
@@ -686,6 +695,8 @@ def confident(q: Question, c: Candidate) -> bool:
     if c.global_scope and not c.rare_found:
         return False  # across all companies, only something specific (a name, a rare term) picks one release
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
+    if q.kind == "amount" and q.focus_is_measure and not (c.features or {}).get("focus_near", 1.0):
+        return False  # "what was X's net income?": a number is the answer only next to "net income"
     if q.kind in ("amount", "when", "time") and not c.informative:
         return False  # "how much?" needs a number, "when?" a date, where the question's subject is
     return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
@@ -711,7 +722,7 @@ def people_in(sentence: str) -> list[str]:
     names = []
     for m in PERSON.finditer(sentence):
         last = next(g for g in m.groups() if g).lower()
-        if last not in tx.STOP_WORDS and last not in names:
+        if last not in tx.STOP_WORDS and last not in NOT_NAMES and last not in names:
             names.append(last)
     return names[:3]
 
@@ -731,7 +742,12 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
                 c.weight *= 0.15
             carried += people
         q.carried_only = not q.concepts and bool(carried)
-        q.concepts += [c for c in carried if c.word not in {k.word for k in q.concepts}]
+        own = {k.word for k in q.concepts}
+        carried = [c for c in carried if c.word not in own]
+        if q.carried_only:
+            q.concepts = carried
+        else:
+            q.carried = carried
 
     if q.unknown_company and q.releases is None:
         scopes: list[set[int] | None] = []
@@ -740,10 +756,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
         if last is not None and (last in q.releases or all(w in _release_words(index, last) for w in q.company_words)):
             scopes.insert(0, {last})  # the company is the last answer's, or one its release speaks of
     elif last is not None:
-        scopes = [{last}, company_releases(index, last)]
-        if not q.follow_up_words and q.focus is not None and not q.focus.found_in(
-                Bag.of(*(release_tokens(index, r) for r in scopes[1]))):
-            scopes.append(None)  # a question of its own, about something the last company never mentioned
+        scopes = [{last}, company_releases(index, last)]  # a follow-up stays with the company it follows
     else:
         scopes = [None]
 

@@ -36,7 +36,7 @@ from .corpus import Corpus, Release, corpus_files, fingerprint, load_corpus, tic
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 PASSAGE_TARGET = 700      # characters: a passage is about one paragraph
 PASSAGE_MIN = 150
 
@@ -438,34 +438,45 @@ def _aligned(n: int) -> int:
 
 def save_index(index: Index, path: str | os.PathLike, problems: list | None = None, corpus_path: str = "",
                signature: tuple = (), signed_at: int = 0) -> None:
-    """Write `index` to `path` atomically (a reader sees the old file or the new one, never half of one)."""
+    """Write `index` to `path` atomically (a reader sees the old file or the new one, never half of one).
+    The releases, the biggest part, are pickled straight into the file, last, never whole in memory."""
     path = Path(path)
     params, bm25_arrays = index.bm25.state()
     arrays = {name: np.ascontiguousarray(getattr(index, name)) for name in _ARRAYS}
     arrays.update({"bm25." + k: np.ascontiguousarray(v) for k, v in bm25_arrays.items()})
-    meta = pickle.dumps({"releases": index.releases, "vocabulary": index.vocabulary, "companies": index.companies,
+    meta = pickle.dumps({"vocabulary": index.vocabulary, "companies": index.companies,
                          "problems": list(problems or []), "bm25": params, "build_seconds": index.build_seconds},
                         protocol=pickle.HIGHEST_PROTOCOL)
     layout, offset = {}, _aligned(len(meta))
     for name, a in arrays.items():
         layout[name] = [offset, a.dtype.str, list(a.shape)]
         offset = _aligned(offset + a.nbytes)
-    header = json.dumps({"version": INDEX_VERSION, "code": code_digest(), "fingerprint": index.fingerprint,
-                         "corpus": corpus_path, "signature": [list(x) for x in signature], "signed_at": signed_at,
-                         "meta": [0, len(meta)],
-                         "arrays": layout, "size": offset}).encode()
-    data_start = _aligned(len(MAGIC) + _PREFIX.size + len(header))
+    releases_at = offset
+
+    def header_for(releases_length: int, size: int) -> bytes:
+        return json.dumps({"version": INDEX_VERSION, "code": code_digest(), "fingerprint": index.fingerprint,
+                           "corpus": corpus_path, "signature": [list(x) for x in signature], "signed_at": signed_at,
+                           "meta": [0, len(meta)], "releases": [releases_at, releases_length],
+                           "arrays": layout, "size": size}).encode()
+
+    room = len(header_for(10**15, 10**15))   # the header is padded to this, whatever the two lengths
+    data_start = _aligned(len(MAGIC) + _PREFIX.size + room)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + _PREFIX.pack(INDEX_VERSION, len(header)) + header)
             f.seek(data_start)
             f.write(meta)
             for name, a in arrays.items():
                 f.seek(data_start + layout[name][0])
                 f.write(memoryview(a.reshape(-1)).cast("B") if a.nbytes else b"")
-            f.truncate(data_start + offset)
+            f.seek(data_start + releases_at)
+            pickle.dump(index.releases, f, protocol=pickle.HIGHEST_PROTOCOL)
+            releases_length = f.tell() - data_start - releases_at
+            f.truncate(f.tell())
+            header = header_for(releases_length, releases_at + releases_length)
+            f.seek(0)
+            f.write(MAGIC + _PREFIX.pack(INDEX_VERSION, room) + header.ljust(room))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -492,9 +503,10 @@ def read_header(path: str | os.PathLike) -> dict:
     return header
 
 
-def load_index(path: str | os.PathLike, fingerprint: str | None = None) -> tuple[Index, list]:
+def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases: bool = True) -> tuple[Index, list]:
     """(index, problems) from `path`, the arrays memory-mapped. StaleIndex unless the file was written by this
-    version of the code for the corpus with this fingerprint (when given), and is whole."""
+    version of the code for the corpus with this fingerprint (when given), and is whole. Without `releases`,
+    the index has none (what a later build needs of it is in the arrays and the vocabulary)."""
     header = read_header(path)
     if header.get("code") != code_digest():
         raise StaleIndex("written by another version of the indexing code")
@@ -506,6 +518,11 @@ def load_index(path: str | os.PathLike, fingerprint: str | None = None) -> tuple
             raise StaleIndex("truncated or padded")
         f.seek(start + header["meta"][0])
         meta = pickle.loads(f.read(header["meta"][1]))
+        if releases:
+            f.seek(start + header["releases"][0])
+            meta["releases"] = pickle.load(f)
+            if f.tell() != start + header["releases"][0] + header["releases"][1]:
+                raise StaleIndex("damaged releases")
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     arrays = {}
     for name, (offset, dtype, shape) in header["arrays"].items():
@@ -513,7 +530,7 @@ def load_index(path: str | os.PathLike, fingerprint: str | None = None) -> tuple
         arrays[name] = (np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=start + offset).reshape(shape)
                         if count else np.zeros(shape, dtype=np.dtype(dtype)))
     bm25 = BM25.from_state(meta["bm25"], {k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
-    index = Index(releases=meta["releases"], vocabulary=meta["vocabulary"], bm25=bm25, companies=meta["companies"],
+    index = Index(releases=meta.get("releases", []), vocabulary=meta["vocabulary"], bm25=bm25, companies=meta["companies"],
                   fingerprint=header["fingerprint"], build_seconds=meta["build_seconds"],
                   **{name: arrays[name] for name in _ARRAYS})
     return index, meta["problems"]
@@ -566,7 +583,7 @@ def _previous_for(cache_dir: Path, corpus: str, skip: Path) -> Index | None:
             continue
         try:
             if read_header(p).get("corpus") == corpus:
-                return load_index(p)[0]
+                return load_index(p, releases=False)[0]
         except (StaleIndex, OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as e:
             log.info("not reusing %s: %s", p, e)
     return None
