@@ -14,6 +14,7 @@ The steps, each a plain function below:
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from functools import lru_cache
@@ -139,7 +140,8 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"aim(?:s|ed)? to|designed to|in the best interests?|driven by|attributable to|owing to|"
                            r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
                            r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?|"
-                           r"to ensure|in an effort to|aimed at|with the goal|to regain|to meet|to satisfy)\b",
+                           r"to ensure|in an effort to|aimed at|with the goal|to regain|to meet|to satisfy|"
+                           r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was))\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -607,24 +609,26 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
     else:
         passages = np.arange(len(scores))
         local = scores
-    if not len(local) or local.max() <= 0:
+    section_question = q.kind in ("about", "contact") and releases is not None  # "what does Fusion do?"
+    if not len(local) or (local.max() <= 0 and not section_question):
         return []
     single_release = releases is not None and len(releases) == 1
-    k = len(local) if single_release else min(TOP_PASSAGES, len(local))
+    k = len(local) if single_release or section_question else min(TOP_PASSAGES, len(local))
     top_local = np.argpartition(-local, k - 1)[:k] if len(local) > k else np.arange(len(local))
     top = passages[top_local[np.argsort(-local[top_local], kind="stable")]]
-    best = float(scores[top[0]])
+    best = max(float(scores[top[0]]), 1e-9)
     newest = {}
     if q.wants_recent:
         dated = sorted({int(index.passage_release[p]) for p in top if index.releases[int(index.passage_release[p])].date},
                        key=lambda r: index.releases[r].date, reverse=True)
         newest = {r: 1.0 - k / max(len(dated), 1) for k, r in enumerate(dated)}
     wants_kind = {"about": ABOUT, "contact": CONTACT}.get(q.kind)
+    rare = min(RARE_WEIGHT, 0.6 * math.log(index.bm25.corpus_size + 1))  # in a small corpus, fewer terms are rare
     titles: dict[int, set[str]] = {}
     candidates = []
     for p in top:
         p = int(p)
-        if scores[p] <= 0 and not single_release:
+        if scores[p] <= 0 and not (single_release or section_question):
             continue
         first, stop = int(index.passage_first[p]), int(index.passage_stop[p])
         release_start = int(index.passage_first[index.release_first_passage[index.passage_release[p]]])
@@ -681,7 +685,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 sentence=i, score=score, coverage=cov, window_coverage=window_cov, passage_coverage=passage_cov,
                 has_focus=has_focus, release=int(index.sent_release[i]), informative=informative, shape=shape,
                 features=f, global_scope=releases is None,
-                rare_found=any(c.weight >= RARE_WEIGHT and c.found_in(passage_tokens) for c in q.concepts)))
+                rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts)))
     candidates.sort(key=lambda c: -c.score)
     return candidates
 
@@ -761,12 +765,16 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
         scopes = [None]
 
     candidates, ok = _search(index, q, scopes) if scopes else ([], False)
-    terms = [c.word for c in q.concepts if c.weight >= 0.5 * max((k.weight for k in q.concepts), default=0)][:6]
+    terms = [c.word for c in sorted(q.concepts, key=lambda c: -c.weight)][:5]
     if not candidates or not ok:
         related: list[int] = []
         for c in candidates:
             if c.release not in related:
                 related.append(c.release)
+        if q.releases and len(related) < 3:  # the company's own releases, newest first
+            for r in sorted(q.releases - set(related), key=lambda r: index.releases[r].date or dt.date.min,
+                            reverse=True)[:3 - len(related)]:
+                related.append(r)
         new_context = context
         if q.releases is not None:
             # the question switched company; its best release is what a follow-up most likely means

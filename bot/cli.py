@@ -64,10 +64,10 @@ def cmd_ask(args) -> int:
 def ask_jsonl(answerer: Answerer, stdin, stdout) -> int:
     """The batch contract: one JSON line in, one JSON line out, flushed, in order; bad lines get an error."""
     for n, line in enumerate(stdin, 1):
-        if not line.strip():
-            continue
         conv = None
         try:
+            if not line.strip():
+                raise ValueError("an empty line; expected a JSON object")
             request = json.loads(line)
             if not isinstance(request, dict):
                 raise ValueError("expected a JSON object")

@@ -346,8 +346,8 @@ def build_index(corpus: Corpus, progress: bool = False, workers: int | None = No
     texts = [r.text for r in releases]
     hashes = [text_hash(t) for t in texts]
     previous = _Previous(reuse) if reuse is not None and reuse.release_hash is not None else None
-    known = [previous.get(h) if previous else None for h in hashes]
-    todo = [i for i, k in enumerate(known) if k is None]
+    reusable = [previous is not None and h in previous.position for h in hashes]
+    todo = [i for i, ok in enumerate(reusable) if not ok]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=len(todo), desc="splitting releases", unit="release", disable=not progress or not todo,
                file=sys.stderr, mininterval=0.5)
@@ -360,8 +360,7 @@ def build_index(corpus: Corpus, progress: bool = False, workers: int | None = No
     starts, ends, kinds, first, stop, indptrs, terms, counts = [], [], [], [], [], [], [], []
     n_sentences = n_entries = 0
     for ri in range(n):
-        sr = known[ri] if known[ri] is not None else next(fresh)
-        known[ri] = None
+        sr = previous.get(hashes[ri]) if reusable[ri] else next(fresh)
         ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in sr.terms), dtype=np.int32,
                           count=len(sr.terms))
         sentences_of[ri], passages_of[ri] = len(sr.spans), len(sr.passages)
@@ -436,8 +435,7 @@ def _aligned(n: int) -> int:
     return (n + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
-def save_index(index: Index, path: str | os.PathLike, problems: list | None = None, corpus_path: str = "",
-               signature: tuple = (), signed_at: int = 0) -> None:
+def save_index(index: Index, path: str | os.PathLike, problems: list | None = None, corpus_path: str = "") -> None:
     """Write `index` to `path` atomically (a reader sees the old file or the new one, never half of one).
     The releases, the biggest part, are pickled straight into the file, last, never whole in memory."""
     path = Path(path)
@@ -455,8 +453,7 @@ def save_index(index: Index, path: str | os.PathLike, problems: list | None = No
 
     def header_for(releases_length: int, size: int) -> bytes:
         return json.dumps({"version": INDEX_VERSION, "code": code_digest(), "fingerprint": index.fingerprint,
-                           "corpus": corpus_path, "signature": [list(x) for x in signature], "signed_at": signed_at,
-                           "meta": [0, len(meta)], "releases": [releases_at, releases_length],
+                           "corpus": corpus_path, "meta": [0, len(meta)], "releases": [releases_at, releases_length],
                            "arrays": layout, "size": size}).encode()
 
     room = len(header_for(10**15, 10**15))   # the header is padded to this, whatever the two lengths
@@ -589,21 +586,33 @@ def _previous_for(cache_dir: Path, corpus: str, skip: Path) -> Index | None:
     return None
 
 
+def _signature_file(cache_dir: Path, corpus: str) -> Path:
+    return cache_dir / f"signature-{hashlib.sha1(corpus.encode()).hexdigest()[:16]}.json"
+
+
 def _key_by_signature(cache_dir: Path, corpus: str, signature: tuple) -> str:
-    """The fingerprint recorded by an index of this corpus path whose files have not changed since."""
-    wanted = [list(x) for x in signature]
-    prefix = f"index-v{INDEX_VERSION}-{code_digest()}-"
-    for p in _cache_files(cache_dir):
-        if not p.name.startswith(prefix):
-            continue
-        try:
-            header = read_header(p)
-        except (StaleIndex, OSError, ValueError):
-            continue
-        if header.get("corpus") == corpus and header.get("signature") == wanted \
-                and settled(signature, header.get("signed_at", 0)) and p.name == prefix + f"{header.get('fingerprint')}.idx":
-            return header["fingerprint"]
+    """The fingerprint of the corpus at `corpus`, if its files are as they were when it was last fingerprinted
+    (same names, sizes and modification times, all settled by then)."""
+    try:
+        saved = json.loads(_signature_file(cache_dir, corpus).read_text())
+    except (OSError, ValueError):
+        return ""
+    if saved.get("code") == code_digest() and saved.get("signature") == [list(x) for x in signature] \
+            and settled(signature, saved.get("signed_at", 0)):
+        return str(saved.get("fingerprint", ""))
     return ""
+
+
+def _remember_signature(cache_dir: Path, corpus: str, signature: tuple, signed_at: int, key: str) -> None:
+    if not settled(signature, signed_at):
+        return
+    path = _signature_file(cache_dir, corpus)
+    with contextlib.suppress(OSError):
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".signature-", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"corpus": corpus, "code": code_digest(), "signature": [list(x) for x in signature],
+                       "signed_at": signed_at, "fingerprint": key}, f)
+        os.replace(tmp, path)
 
 
 def _forget_others(cache_dir: Path, corpus: str, keep: Path) -> None:
@@ -633,13 +642,16 @@ def open_index(corpus_path: str | os.PathLike, cache_dir: str | os.PathLike | No
     cache_dir = Path(cache_dir or default_cache_dir())
     # Unchanged files (same names, sizes and modification times as when the index was saved) need no hashing:
     # at a million passages, reading the whole corpus to fingerprint it would take most of the load time.
-    key = _key_by_signature(cache_dir, where, signature) if use_cache and settled(signature, signed_at) else ""
+    key = _key_by_signature(cache_dir, where, signature) if use_cache else ""
+    trusted = bool(key)
     if not key:
         key = fingerprint(corpus_path) if corpus_path.exists() else ""
     cache_file = cache_dir / f"index-v{INDEX_VERSION}-{code_digest()}-{key}.idx"
     if use_cache and key and cache_file.exists():
         try:
             index, problems = load_index(cache_file, key)
+            if not trusted:
+                _remember_signature(cache_dir, where, signature, signed_at, key)
             return Loaded(index, problems, True, where, signature, str(cache_file), signed_at)
         except Exception as e:  # another version, another corpus, damaged: rebuilt, never trusted
             log.warning("rebuilding the index: not using %s: %s", cache_file, e)
@@ -650,8 +662,9 @@ def open_index(corpus_path: str | os.PathLike, cache_dir: str | os.PathLike | No
     index.fingerprint = key
     if use_cache and key:
         try:
-            save_index(index, cache_file, corpus.problems, where, signature, signed_at)
+            save_index(index, cache_file, corpus.problems, where)
             _forget_others(cache_dir, where, cache_file)
+            _remember_signature(cache_dir, where, signature, signed_at, key)
         except OSError as e:
             log.warning("could not write the index cache %s: %s", cache_file, e)
     return Loaded(index, corpus.problems, False, where, signature, str(cache_file), signed_at)

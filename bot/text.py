@@ -75,6 +75,11 @@ def analyze(text: str) -> list[str]:
 
 ENUMERATION = re.compile(r"(?<=[.;:])\s+(?=(?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s+[A-Z])")
 GLUED = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z])")
+URL_THEN_WORD = re.compile(r"(?:https?://|www\.)\S+\s+(?=[A-Z][a-z])")  # "go to http://x.com/ Statements in ..."
+# Where syntok cut too early: after "No." before a number, after a state abbreviation in a dateline
+# ("EDEN PRAIRIE, Minn. - (NewMediaWire) -"), or before a piece that goes on in lower case.
+GLUE_BACK_END = re.compile(r"(?:\bNos?\.|\b[A-Z][a-z]{1,4}\.)$")
+GLUE_BACK_START = re.compile(r"^(?:\d|[-–—(]|[a-z])")
 MAX_SENTENCE = 1000
 
 
@@ -85,22 +90,50 @@ def _split_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in re.finditer(r"\n+", text[start:end]):
         pos = start + m.start()
         before = text[cut:pos].rstrip()
-        if before and (m.group().count("\n") > 1 or not before.endswith((",", "-", "–", "(", "and", "of", "the"))):
+        after = text[start + m.end():start + m.end() + 1]
+        wrapped = m.group().count("\n") == 1 and after.islower()  # a hard-wrapped line goes on in lower case
+        if before and not wrapped and (m.group().count("\n") > 1 or
+                                       not before.endswith((",", "-", "–", "(", "and", "of", "the"))):
             spans.append((cut, pos))
             cut = start + m.end()
     spans.append((cut, end))
     return spans
 
 
-def _split_pattern(text: str, spans: list[tuple[int, int]], pattern: re.Pattern) -> list[tuple[int, int]]:
+def _split_pattern(text: str, spans: list[tuple[int, int]], pattern: re.Pattern,
+                   keep: bool = False) -> list[tuple[int, int]]:
+    """Cut each span where `pattern` matches (keep=True: after the match, which stays with the piece before)."""
     out = []
     for s, e in spans:
         cut = s
         for m in pattern.finditer(text, s, e):
-            if m.start() > cut:
-                out.append((cut, m.start()))
+            if pattern is GLUED and _in_web_address(text, m.start()):
+                continue
+            at = m.end() if keep else m.start()
+            if at > cut:
+                out.append((cut, at))
             cut = m.end()
         out.append((cut, e))
+    return out
+
+
+def _in_web_address(text: str, pos: int) -> bool:
+    """'www.SplashBeverageGroup.com': a full stop inside an address is no sentence end."""
+    start = max(text.rfind(" ", 0, pos), text.rfind("\n", 0, pos)) + 1
+    token = text[start:pos + 40].split(maxsplit=1)[0] if text[start:pos + 40].strip() else ""
+    return "www." in token.lower() or "://" in token or bool(re.search(r"\.[a-z]{2,4}(?:/|$)", token))
+
+
+def _glue_back(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        previous = text[out[-1][0]:out[-1][1]] if out else ""
+        if out and "\n" not in text[out[-1][1]:s] and (
+                previous.lower().endswith("www.") or
+                GLUE_BACK_END.search(previous) and GLUE_BACK_START.match(text[s:e])):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
     return out
 
 
@@ -139,10 +172,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             if tokens:
                 raw.append((tokens[0].offset, tokens[-1].offset + len(tokens[-1].value)))
     spans: list[tuple[int, int]] = []
-    for s, e in raw:
+    for s, e in _glue_back(text, raw):
         pieces = _split_lines(text, s, e)
         pieces = _split_pattern(text, pieces, ENUMERATION)
         pieces = _split_pattern(text, pieces, GLUED)
+        pieces = _split_pattern(text, pieces, URL_THEN_WORD, keep=True)
         for ps, pe in pieces:
             for ls, le in _split_long(text, ps, pe):
                 span = _trim(text, ls, le)

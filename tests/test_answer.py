@@ -139,10 +139,6 @@ def test_a_question_naming_another_company_switches_the_context(fixture_bot, fix
     assert after.source.id == GEOVAX and "1-for-25" in after.quote
 
 
-@pytest.mark.xfail(reason="answer.py abstains (score 0) on 'why are they doing it?' after the Nauticus split: every "
-                          "word of it is a stop word, and the context terms do not lead to 'The primary objective of "
-                          "the Reverse Split is to increase the share price to comply with the minimum bid price'",
-                   strict=False)
 def test_a_follow_up_of_only_pronouns_is_answered_from_the_same_release(fixture_bot, fixture_index):
     fixture_bot.ask("c", "KITT reverse split ratio?")
     a = fixture_bot.ask("c", "why are they doing it?")
@@ -196,9 +192,7 @@ def test_a_question_the_corpus_cannot_answer_gets_an_honest_no(fixture_bot, ques
 @pytest.mark.parametrize("question", [
     "What was Nauticus' revenue in 2024?",
     "How many employees does GeoVax have?",
-    pytest.param("who is SANUWAVE's CEO?", marks=pytest.mark.xfail(
-        reason="answer.py quotes the 1-for-375 split sentence, which names no CEO, instead of abstaining",
-        strict=False)),
+    "who is SANUWAVE's CEO?",
 ])
 def test_an_unanswerable_question_about_a_known_company_quotes_nothing(fixture_bot, question):
     """The company is in the corpus, the fact is not: no sentence of its release is passed off as the answer."""
@@ -207,8 +201,6 @@ def test_an_unanswerable_question_about_a_known_company_quotes_nothing(fixture_b
     assert len(a.related) <= 3 and all(c.title for c in a.related)
 
 
-@pytest.mark.xfail(reason="answer.py offers no related release (related=[]) when a named company's release does "
-                          "not answer; issue 2 asks for up to three related release titles", strict=False)
 def test_an_unanswerable_question_about_a_known_company_offers_its_releases(fixture_bot):
     a = fixture_bot.ask("q", "What was Nauticus' revenue in 2024?")
     assert a.answered is False
@@ -236,17 +228,12 @@ def test_boilerplate_does_not_win_over_substance(shipped_bot, shipped_index, que
     assert "CONTACT:" not in a.quote and "DATASOURCE" not in a.quote
 
 
-@pytest.mark.xfail(reason="answer.py abstains on 'what does Fusion do?' (score 0); the 'About Fusion' sentence "
-                          "answers it", strict=False)
 def test_what_a_company_does_is_answered_from_its_about_section(shipped_bot, shipped_index):
     a = shipped_bot.ask("q", "what does Fusion do?")
     assert_verbatim(shipped_index, a)
     assert "communications carrier" in a.quote or "IP-PBX" in a.quote
 
 
-@pytest.mark.xfail(reason="answer.py abstains on 'who is the investor contact?' (it answered it for a while "
-                          "during this session); the contact block names Philip Turits and Damon Testaverde",
-                   strict=False)
 def test_the_investor_contact_is_answered_from_the_contact_block(shipped_bot, shipped_index):
     a = shipped_bot.ask("q", "who is the investor contact?")
     assert_verbatim(shipped_index, a)

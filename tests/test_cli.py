@@ -118,8 +118,6 @@ def test_jsonl_a_bad_line_gets_an_error_object_and_the_run_goes_on():
     assert out[-1]["source"]["id"] == FSN and contains_any(out[-1]["quote"], FSN_TRADING)
 
 
-@pytest.mark.xfail(reason="cli.py skips blank lines without answering them, so a driver that sends one and waits for "
-                          "its reply waits forever", strict=False)
 def test_jsonl_a_blank_line_is_answered_too():
     """'One JSON line out per line in': a blank line is a (bad) line in, and gets its error object."""
     stdin = jsonl([{"conv": "a", "text": "why is FSN delisting?"}, "", {"conv": "a", "text": "where will it trade?"}])

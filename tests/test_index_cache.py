@@ -156,3 +156,20 @@ def test_a_release_rewritten_in_place_with_the_same_size_is_seen(tmp_path, cache
     second = ix.open_index(folder, cache)
     assert "$54 million" in second.index.releases[0].text
     assert ix.reload_index(first).index.releases[0].text == second.index.releases[0].text
+
+
+def test_a_restart_on_settled_files_does_not_read_the_corpus_again(corpus, cache, monkeypatch):
+    old = 1_600_000_000_000_000_000  # files last modified long before the index was built
+    for p in corpus.iterdir():
+        os.utime(p, ns=(old, old))
+    first = ix.open_index(corpus, cache)
+
+    def no_hashing(path):
+        raise AssertionError("the corpus was read again")
+
+    monkeypatch.setattr(ix, "fingerprint", no_hashing)
+    second = ix.open_index(corpus, cache)
+    assert second.from_cache and second.index.stats() == first.index.stats()
+    (corpus / "zephyr.md").write_text(EXTRA, encoding="utf-8")  # a new file: hashed again, and seen
+    monkeypatch.undo()
+    assert "zephyr" in ix.open_index(corpus, cache).index.by_id
