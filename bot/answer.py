@@ -360,6 +360,7 @@ class Question:
     wants_price: bool
     words: set[str]
     focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
+    names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
     carried_only: bool = False          # a follow-up with no words of its own: all it asks about is carried over
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
 
@@ -468,7 +469,10 @@ def read_question(index: Index, question: str) -> Question:
     focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
                   and not c.word.isdigit()), None)
     focus_is_measure = focus is not None and focus.word.lower() in FIGURES
+    capitalised = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b", question.strip())}
+    names = [c for c in concepts if c.word in capitalised and c.word not in company_words]
     return Question(text=question, kind=kind, concepts=concepts, focus=focus, focus_is_measure=focus_is_measure,
+                    names=names,
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
                     wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
@@ -596,7 +600,6 @@ WEIGHTS = {
     "reason_coverage": -0.15, "reason_window": 0.05, "reason_passage": 0.05,
     "shape": 2.0, "informative": 0.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
     "focus_near": 0.08, "wanted_section": 0.25, "boilerplate": -0.35, "about": -0.2, "short": -0.15, "recent": 0.15,
-    "length": 0.0, "title": 0.0,
 }
 
 
@@ -642,7 +645,6 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         if release not in titles:
             titles[release] = Bag(tx.analyze(index.releases[release].title))
         passage_tokens = Bag.of(titles[release], *sent_tokens)
-        title_cov = _coverage(q.concepts, titles[release])
         passage_cov = _coverage(q.concepts, passage_tokens)
         rank = max(scores[p], 0.0) / best
         r = index.releases[release]
@@ -661,7 +663,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 has_focus = True
             else:
                 has_focus = q.focus.found_in(passage_tokens) or q.focus.found_in(release_tokens(index, release))
-            has_focus = has_focus and years_ok
+            has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
             reason = q.kind in ("why", "purpose")
             f = {
                 "coverage": cov, "window": window_cov, "rank": rank, "passage": passage_cov,
@@ -677,8 +679,6 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 "about": float(wants_kind is None and kind == ABOUT),
                 "short": float(len(tokens.stems) < 3 or bool(HEADLINE.match(sentence))),
                 "recent": newest.get(int(index.sent_release[i]), 0.0),
-                "length": min(len(sentence), 600) / 300,
-                "title": title_cov,
             }
             score = sum(WEIGHTS[k] * v for k, v in f.items())
             candidates.append(Candidate(

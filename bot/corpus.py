@@ -330,6 +330,8 @@ def _jsonl_records(path: Path):
                 record = json.loads(_decode(raw, n))
                 if not isinstance(record, dict):
                     raise FileProblem(f"a line must be a JSON object, not {type(record).__name__}")
+                if isinstance(record.get("text"), str):
+                    record = _with_text_metadata(dict(record), extract_metadata(record["text"]))
                 yield n, Release.model_validate(record)
             except ValidationError as e:
                 yield n, _problem_from_validation(str(path), e, n)
