@@ -141,7 +141,8 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
                            r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?|"
                            r"to ensure|in an effort to|aimed at|with the goal|to regain|to meet|to satisfy|"
-                           r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was))\b",
+                           r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was)|not in compliance|"
+                           r"non-?compliance|failed to|fell below|did not meet|does not meet)\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -361,6 +362,7 @@ class Question:
     words: set[str]
     focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
     names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
+    agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")
     carried_only: bool = False          # a follow-up with no words of its own: all it asks about is carried over
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
 
@@ -461,6 +463,15 @@ def concepts_of(words: list[str], index: Index) -> list[Concept]:
     return concepts
 
 
+def _agent_pattern(question: str) -> re.Pattern | None:
+    m = re.match(r"\s*who(?:'s| is| are| was| were)?\s+(\w+)", question, re.I)
+    if not m or m.group(1).lower() in tx.STOP_WORDS | {"the", "a", "an"}:
+        return None
+    verb = m.group(1).lower()
+    stem = re.escape(verb[:-3] if verb.endswith("ing") else verb[:-2] if verb.endswith("ed") else verb.rstrip("s"))
+    return re.compile(r"\b" + stem + r"\w*\s+(?:\w+\s+)?by\b", re.I)
+
+
 def read_question(index: Index, question: str) -> Question:
     releases, company_words = find_companies(index, question)
     content = [w for w in tx.words(question) if w not in tx.STOP_WORDS and w not in company_words]
@@ -472,7 +483,7 @@ def read_question(index: Index, question: str) -> Question:
     capitalised = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b", question.strip())}
     names = [c for c in concepts if c.word in capitalised and c.word not in company_words]
     return Question(text=question, kind=kind, concepts=concepts, focus=focus, focus_is_measure=focus_is_measure,
-                    names=names,
+                    names=names, agent_of=_agent_pattern(question),
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
                     wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
@@ -658,6 +669,8 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             window_cov = _coverage(q.concepts, window)
             kind = int(index.sent_kind[i])
             shape = _shape_score(q.kind, sentence, q.words | issuer_words(index, release))
+            if q.agent_of and shape > 0 and q.agent_of.search(sentence):
+                shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
             informative = _new_information(q.kind, DATELINE.sub("", sentence, count=1), q.words)
             if q.focus is None:
                 has_focus = True
