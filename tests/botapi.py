@@ -654,3 +654,4 @@ def bot_settings(api: BotAPI, state: Path, corpus: Path, **overrides):
                   irbot_retry_backoff=0.01)
     values.update(overrides)
     return Settings(_env_file=None, **values)
+

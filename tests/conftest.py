@@ -117,3 +117,25 @@ def run_bot(args: list[str], stdin: str | None = None, env: dict | None = None,
 
 def jsonl(lines: list[dict | str]) -> str:
     return "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+
+
+# --- the Telegram tests: a corpus, its index, and a Bot API server on 127.0.0.1 (tests/botapi.py) ---------
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from botapi import make_corpus
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def index(corpus, tmp_path_factory):
+    from bot.index import open_index
+    return open_index(corpus, cache_dir=tmp_path_factory.mktemp("cache")).index
+
+
+@pytest.fixture
+async def api():
+    from botapi import BotAPI
+    server = await BotAPI().start()
+    yield server
+    await server.stop()

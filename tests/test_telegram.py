@@ -10,31 +10,13 @@ import re
 import pytest
 
 import bot.telegram as front
-from bot.index import open_index
 from bot.telegram import build_application, running
-from botapi import USERNAME, BotAPI, bot_settings, make_corpus, release_text
+from botapi import USERNAME, bot_settings, release_text
 
 FSN_TITLE = "Fusion Notifies NYSE Amex of Its Intention to Voluntarily Delist and Deregister"
 
 # python-telegram-bot warns about its own retry_after type while handling a 429; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return make_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture(scope="module")
-def index(corpus, tmp_path_factory):
-    return open_index(corpus, cache_dir=tmp_path_factory.mktemp("cache")).index
-
-
-@pytest.fixture
-async def api():
-    server = await BotAPI().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
