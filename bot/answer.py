@@ -74,7 +74,7 @@ def cite(index: Index, release: int) -> Citation:
 QUESTION_KINDS = [
     ("about", re.compile(r"^\s*what (?:does|do) .{2,60} do\??\s*$|^\s*(?:what|who) (?:is|are) [^ ?]+(?: [^ ?]+)?\s*\??\s*$|"
                          r"\bwhat (?:kind of |type of )?(?:business|company) is\b", re.I)),
-    ("contact", re.compile(r"\b(?:contact|investor relations|ir (?:person|email|phone)|phone number|e-?mail)\b", re.I)),
+    ("contact", re.compile(r"\b(?:contact|reach|ir (?:person|email|phone)|phone number|e-?mail)\b", re.I)),
     ("purpose", re.compile(r"\b(?:use|using|spend|spending|used|earmark\w*)\b.*\b(?:for|on)\b|\bproceeds\b.*\bfor\b|"
                            r"\bwhat(?:'s| is| are)\b.* for\??$", re.I)),
     ("time", re.compile(r"\bwhat time\b|\bat what time\b", re.I)),
@@ -139,8 +139,7 @@ SHAPE_WEIGHT = {"time": (0.2, -0.1), "composition": (0.15, 0.0), "why": (0.18, 0
 STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|intended to|primarily to|reasons?|so that|"
                            r"aim(?:s|ed)? to|designed to|in the best interests?|driven by|attributable to|owing to|"
                            r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
-                           r"reflects|view that|believes? that|to provide|to facilitate|to allow|to enable|seeks?|"
-                           r"to ensure|in an effort to|aimed at|with the goal|to regain|to meet|to satisfy|"
+                           r"reflects|view that|believes? that|to ensure|in an effort to|aimed at|with the goal|to regain|"
                            r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was)|not in compliance|"
                            r"non-?compliance|failed to|fell below|did not meet|does not meet)\b",
                            re.I)

@@ -52,7 +52,7 @@ def company_key(name: str) -> str:
     words = [w for w in tx.words(name.replace("®", "").replace("™", ""))]
     while words and (words[-1] in LEGAL_SUFFIXES or words[-1] in tx.STOP_WORDS):
         words.pop()
-    while words and (words[0] in tx.STOP_WORDS or words[0] in LEGAL_SUFFIXES):
+    while words and words[0] in ("the", "a", "an", "and", "of", "by", "from", "with"):
         words.pop(0)
     return " ".join(words)
 
@@ -166,6 +166,10 @@ def issuer_names(release: Release) -> set[str]:
     return {n for n in names if n}
 
 
+REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full half year annual interim fiscal results
+financial report update q1 q2 q3 q4 fy""".split())
+
+
 def build_companies(releases: list[Release]) -> CompanyDirectory:
     directory = CompanyDirectory()
     release_df: Counter[str] = Counter()
@@ -184,7 +188,7 @@ def build_companies(releases: list[Release]) -> CompanyDirectory:
                 continue
             directory.add_alias(key, i)
             parts = key.split()
-            if len(parts) > 2:
+            if len(parts) > 2 and parts[1] not in tx.STOP_WORDS:
                 directory.add_alias(" ".join(parts[:2]), i)
             if parts and not parts[0].isdigit() and len(parts[0]) >= 3:
                 first_words[parts[0]].add(i)
@@ -205,6 +209,13 @@ def build_companies(releases: list[Release]) -> CompanyDirectory:
                 owners = directory.aliases.get(" ".join(title[k:k + n]))
                 if owners is not None and len(title[k]) >= 3:
                     owners.add(i)
+    # A one-word name that much of the corpus uses ("New", "Mining", "Digital"), or a reporting phrase taken for
+    # a headline's subject ("Fourth Quarter"), names nobody. Longer names are specific even of common words.
+    common = max(20, 0.03 * len(releases))
+    for alias in [a for a in directory.aliases
+                  if (" " not in a and release_df.get(a, 0) > common)
+                  or all(w in tx.STOP_WORDS or w in REPORTING_WORDS for w in a.split())]:
+        del directory.aliases[alias]
     return directory
 
 
