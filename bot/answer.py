@@ -495,6 +495,7 @@ def read_question(index: Index, question: str) -> Question:
 TOP_PASSAGES = 12
 LEAD_DISCOUNT = 0.8
 CONFIDENT_AMONG = 3
+FOCUS_ESCAPE = 0.6  # a release that covers this much of the question may word its focus differently
 RARE_WEIGHT = 6.0  # an idf this high: the term is in fewer than about 1 in 400 passages
 MIN_COVERAGE = 0.25
 MIN_SCORE = 0.2
@@ -637,6 +638,12 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         newest = {r: 1.0 - k / max(len(dated), 1) for k, r in enumerate(dated)}
     wants_kind = {"about": ABOUT, "contact": CONTACT}.get(q.kind)
     rare = min(RARE_WEIGHT, 0.6 * math.log(index.bm25.corpus_size + 1))  # in a small corpus, fewer terms are rare
+    coverage_of: dict[int, float] = {}
+
+    def release_coverage(r: int) -> float:
+        if r not in coverage_of:
+            coverage_of[r] = _coverage(q.concepts, release_tokens(index, r))
+        return coverage_of[r]
     titles: dict[int, set[str]] = {}
     candidates = []
     for p in top:
@@ -673,8 +680,9 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             informative = _new_information(q.kind, DATELINE.sub("", sentence, count=1), q.words)
             if q.focus is None:
                 has_focus = True
-            else:
-                has_focus = q.focus.found_in(passage_tokens) or q.focus.found_in(release_tokens(index, release))
+            else:  # the focus, in other words: the rest of the question well covered by the release
+                has_focus = q.focus.found_in(passage_tokens) or q.focus.found_in(release_tokens(index, release)) \
+                    or release_coverage(release) >= FOCUS_ESCAPE
             has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
             reason = q.kind in ("why", "purpose")
             f = {
