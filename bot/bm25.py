@@ -22,7 +22,7 @@ try:  # scipy's compiled y += A @ x for column-compressed A: one pass, int32 ind
 except ImportError:  # pragma: no cover - a scipy without it: numpy's slower fancy indexing
     _csc_matvec = None
 
-_CHUNK = 1 << 22  # entries per step when computing weights: bounds the temporaries at build time
+_CHUNK = 1 << 20  # entries per step when computing weights: bounds the temporaries at build time
 
 
 class BM25:
@@ -53,8 +53,10 @@ class BM25:
     def _build(self, indptr, terms, counts, vocabulary_size: int) -> None:
         n_docs = len(indptr) - 1
         self.corpus_size = n_docs
-        running = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        lengths = running[indptr[1:]] - running[indptr[:-1]]
+        lengths = np.zeros(n_docs, dtype=np.int64)
+        filled = np.diff(indptr) > 0   # (reduceat over the non-empty documents: no array as long as `counts`)
+        if filled.any():
+            lengths[filled] = np.add.reduceat(counts, np.asarray(indptr[:-1])[filled], dtype=np.int64)
         self.doc_len = lengths
         self.avgdl = float(lengths.sum()) / max(n_docs, 1)
         index_type = np.int32 if max(len(terms), n_docs, vocabulary_size) < 2**31 - 1 else np.int64
@@ -77,6 +79,7 @@ class BM25:
             f = tf[lo:hi].astype(np.float64)
             dl = lengths[self.doc_ids[lo:hi]].astype(np.float64)
             data[lo:hi] = self.idf[term_of_entry] * (f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl)))
+            del term_of_entry, f, dl
         self.data = data
 
     def _idf(self, df: np.ndarray, vocabulary_size: int) -> np.ndarray:

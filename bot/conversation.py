@@ -7,6 +7,7 @@ bot still knows what "it" was.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 class Context(BaseModel):
@@ -53,21 +56,42 @@ class SQLiteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.set_aside: Path | None = None  # where a corrupt state file was moved, if one was
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            version, tables = self._open()
         except sqlite3.DatabaseError as e:
-            raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
+            # Not a database at all (a torn copy, a stray file): keep its bytes under another name, start afresh.
+            self.set_aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            self._db.close()
+            os.replace(self.path, self.set_aside)
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    os.replace(side, self.set_aside.with_name(self.set_aside.name + suffix))
+            log.warning("state file %s was not a usable SQLite database (%s); set aside as %s, starting afresh",
+                        self.path, e, self.set_aside)
+            try:
+                version, tables = self._open()
+            except sqlite3.DatabaseError as e:
+                raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
+        # A database of something else is somebody's data: refuse it rather than move or change it.
         if tables and (version != self.SCHEMA_VERSION or "contexts" not in tables):
+            self._db.close()
             raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._db.execute("CREATE TABLE IF NOT EXISTS contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL,"
                              " updated REAL NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
+
+    def _open(self) -> tuple[int, set[str]]:
+        """Connect and read what the file is, changing nothing yet (WAL mode would rewrite a foreign header)."""
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return version, tables
 
     def get(self, conv: str) -> Context:
         with self._lock:
