@@ -57,8 +57,7 @@ def collect(index, gold_paths):
                     if not t["answerable"] or "q" not in captured:
                         continue
                     q = captured["q"]
-                    ids, weights = q.query(index)
-                    scores = index.bm25.get_scores(ids, weights)
+                    scores = A.PassageScores(index, q)
                     spans = [norm(s) for s in t["gold_spans"]]
                     for scope in captured["scopes"]:
                         cands = A.rank_sentences(index, q, scope, scores)

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from . import text as tx
+from .bm25 import top_k
 from .conversation import Context
 from .corpus import EXCHANGES
 from .index import ABOUT, BOILERPLATE, CONTACT, LEGAL, Index, company_key, issuer_names
@@ -614,23 +615,38 @@ WEIGHTS = {
 }
 
 
-def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores: np.ndarray) -> list[Candidate]:
-    if releases is not None:
-        passages = index.passages_of(sorted(releases))
-        if not len(passages):
-            return []
-        local = scores[passages]
-    else:
-        passages = np.arange(len(scores))
-        local = scores
+class PassageScores:
+    """The BM25 scores of a question's passages, computed only for the scopes that are searched: a company's
+    passages alone, or (once, when a search reaches every release) all of them."""
+
+    def __init__(self, index: Index, q: Question):
+        self.index = index
+        self.ids, self.weights = q.query(index)
+        self._all: np.ndarray | None = None
+
+    def of(self, releases: set[int] | None) -> tuple[np.ndarray | None, np.ndarray]:
+        """(passage numbers, their scores); passage numbers None means every passage, in order."""
+        if releases is None:
+            if self._all is None:
+                self._all = self.index.bm25.get_scores(self.ids, self.weights)
+            return None, self._all
+        passages = self.index.passages_of(sorted(releases))
+        if self._all is not None:
+            return passages, self._all[passages]
+        return passages, self.index.bm25.get_batch_scores(self.ids, passages, self.weights)
+
+
+def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores: PassageScores) -> list[Candidate]:
+    passages, local = scores.of(releases)
     section_question = q.kind in ("about", "contact") and releases is not None  # "what does Fusion do?"
     if not len(local) or (local.max() <= 0 and not section_question):
         return []
     single_release = releases is not None and len(releases) == 1
     k = len(local) if single_release or section_question else min(TOP_PASSAGES, len(local))
-    top_local = np.argpartition(-local, k - 1)[:k] if len(local) > k else np.arange(len(local))
-    top = passages[top_local[np.argsort(-local[top_local], kind="stable")]]
-    best = max(float(scores[top[0]]), 1e-9)
+    top_local = top_k(local, k)
+    top = top_local if passages is None else passages[top_local]
+    score_of = dict(zip(top.tolist(), local[top_local].tolist()))
+    best = max(score_of[int(top[0])], 1e-9)
     newest = {}
     if q.wants_recent:
         dated = sorted({int(index.passage_release[p]) for p in top if index.releases[int(index.passage_release[p])].date},
@@ -648,7 +664,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
     candidates = []
     for p in top:
         p = int(p)
-        if scores[p] <= 0 and not (single_release or section_question):
+        if score_of[p] <= 0 and not (single_release or section_question):
             continue
         first, stop = int(index.passage_first[p]), int(index.passage_stop[p])
         release_start = int(index.passage_first[index.release_first_passage[index.passage_release[p]]])
@@ -663,7 +679,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             titles[release] = Bag(tx.analyze(index.releases[release].title))
         passage_tokens = Bag.of(titles[release], *sent_tokens)
         passage_cov = _coverage(q.concepts, passage_tokens)
-        rank = max(scores[p], 0.0) / best
+        rank = max(score_of[p], 0.0) / best
         r = index.releases[release]
         years_ok = all(passage_tokens.has((y,)) or (r.date and str(r.date.year) == y) or
                        release_tokens(index, release).has((y,)) for y in q.years)
@@ -728,8 +744,7 @@ def confident(q: Question, c: Candidate) -> bool:
 
 def _search(index: Index, q: Question, scopes: list[set[int] | None]) -> tuple[list[Candidate], bool]:
     """The candidates of the first scope that has a confident answer among its best few, that answer first."""
-    ids, weights = q.query(index)
-    scores = index.bm25.get_scores(ids, weights)
+    scores = PassageScores(index, q)
     first: list[Candidate] = []
     for scope in scopes:
         candidates = rank_sentences(index, q, scope, scores)
