@@ -164,7 +164,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from .manage import ManageError, add_releases, ingest_text, parse_overrides
+    from .manage import ManageError, ingest_text, parse_overrides
     try:
         source = Path(args.file)
         text = sys.stdin.read() if args.file == "-" else source.read_text(encoding="utf-8-sig")
