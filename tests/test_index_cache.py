@@ -16,17 +16,8 @@ from bot.corpus import load_corpus
 
 SHIPPED = Path(__file__).resolve().parent.parent / "corpus"
 
-EXTRA = """---
-title: Zephyr Foods Completes Acquisition of Orchard Farms
-company: Zephyr Foods Inc.
-ticker: ZFI
-exchange: NYSE
-date: 2024-06-03
----
-Zephyr Foods Inc. (NYSE: ZFI) completed its acquisition of Orchard Farms for $45 million in cash.
-
-The acquisition adds three apple orchards in Washington State and doubles Zephyr's fresh fruit capacity.
-"""
+EXTRA = (Path(__file__).parent / "fixtures" / "zephyr-2024-06-03.md").read_text(encoding="utf-8")
+ZEPHYR = "zephyr-2024-06-03"
 
 
 @pytest.fixture
@@ -129,7 +120,7 @@ def test_a_grown_corpus_splits_only_the_new_release_and_scores_as_a_fresh_build(
         assert np.allclose(grown.index.bm25.get_scores(grown.index.term_ids(words)),
                            fresh.bm25.get_scores(fresh.term_ids(words)), rtol=0, atol=1e-12)
     best, _ = grown.index.bm25.search(grown.index.term_ids(["orchard", "acquisit"]), k=1)
-    assert grown.index.releases[int(grown.index.passage_release[best[0]])].id == "zephyr"
+    assert grown.index.releases[int(grown.index.passage_release[best[0]])].id == ZEPHYR
     assert quote(grown.index) == quote(before.index)
     assert len(list(cache.glob("index-*.idx"))) == 1  # the outgrown index file is removed
 
@@ -139,9 +130,9 @@ def test_reload_is_cheap_when_nothing_changed_and_sees_a_new_release(corpus, cac
     assert ix.reload_index(loaded) is loaded
     (corpus / "zephyr.md").write_text(EXTRA, encoding="utf-8")
     reloaded = ix.reload_index(loaded)
-    assert reloaded is not loaded and "zephyr" in reloaded.index.by_id
+    assert reloaded is not loaded and ZEPHYR in reloaded.index.by_id
     (corpus / "zephyr.md").unlink()
-    assert "zephyr" not in ix.reload_index(reloaded).index.by_id
+    assert ZEPHYR not in ix.reload_index(reloaded).index.by_id
 
 
 def test_a_release_rewritten_in_place_with_the_same_size_is_seen(tmp_path, cache):
@@ -172,4 +163,4 @@ def test_a_restart_on_settled_files_does_not_read_the_corpus_again(corpus, cache
     assert second.from_cache and second.index.stats() == first.index.stats()
     (corpus / "zephyr.md").write_text(EXTRA, encoding="utf-8")  # a new file: hashed again, and seen
     monkeypatch.undo()
-    assert "zephyr" in ix.open_index(corpus, cache).index.by_id
+    assert ZEPHYR in ix.open_index(corpus, cache).index.by_id

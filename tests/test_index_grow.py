@@ -15,18 +15,7 @@ from bot.index import open_index
 SHIPPED = Path(__file__).resolve().parent.parent / "corpus"
 SHARED_SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "fusion-fsn-2009-05-29.txt"
 
-NEW_MD = """---
-id: zephyr-2024-06-03
-title: Zephyr Foods Completes Acquisition of Orchard Farms
-company: Zephyr Foods Inc.
-ticker: ZFI
-exchange: NYSE
-date: 2024-06-03
----
-Zephyr Foods Inc. (NYSE: ZFI) completed its acquisition of Orchard Farms for $45 million in cash.
-
-The acquisition adds three apple orchards in Washington State and doubles Zephyr's fresh fruit capacity.
-"""
+NEW_MD = (Path(__file__).parent / "fixtures" / "zephyr-2024-06-03.md").read_text(encoding="utf-8")
 
 WIRE = """Kestrel Gold Announces Closing of $12 Million Private Placement
 
