@@ -32,7 +32,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
 
 from .answer import Answerer, Citation, answer as answer_once, citation_line
 from .conversation import SQLiteStore
-from .index import company_key, open_index
+from .index import Loaded, company_key, open_index, reload_index
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,7 @@ class Service:
     store: SQLiteStore
     corpus: str
     examples: list[str] = field(default_factory=list)
+    loaded: Loaded | None = None  # what /reload compares the corpus against (None: the index was given)
     users: RateLimit | None = None
     chats: RateLimit | None = None
     started: float = field(default_factory=time.time)
@@ -682,8 +683,12 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text("That command is for the bot's admins.")
         return
     svc = service(context)
-    loaded = await asyncio.to_thread(open_index, svc.corpus, cache_dir=svc.settings.irbot_cache)
-    svc.answerer.index = loaded.index
+    loaded = await asyncio.to_thread(reload_index, svc.loaded, svc.corpus, cache_dir=svc.settings.irbot_cache)
+    if loaded is svc.loaded:  # no release file changed since the last load: nothing to do
+        await update.effective_message.reply_text(f"No change: {len(loaded.index.releases)} releases.")
+        return
+    svc.loaded = loaded
+    svc.answerer.index = loaded.index  # questions in flight keep the index they started with
     svc.examples = await asyncio.to_thread(example_questions, loaded.index)
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
@@ -797,6 +802,7 @@ def build_application(settings: Settings, index=None) -> Application:
     install_redaction(token)
     corpus = settings.irbot_corpus or default_corpus()
     store = SQLiteStore(settings.irbot_state)  # first: a foreign state file is reported before any indexing
+    loaded = None
     if index is None:
         try:
             loaded = open_index(corpus, cache_dir=settings.irbot_cache)
@@ -807,7 +813,7 @@ def build_application(settings: Settings, index=None) -> Application:
             log.warning("skipped %s", problem)
         index = loaded.index
     answerer = Answerer(index, store)
-    svc = Service(settings=settings, answerer=answerer, store=store, corpus=str(corpus),
+    svc = Service(settings=settings, answerer=answerer, store=store, corpus=str(corpus), loaded=loaded,
                   users=RateLimit(settings.irbot_user_questions, settings.irbot_rate_window),
                   chats=RateLimit(settings.irbot_chat_questions, settings.irbot_rate_window))
     svc.examples = example_questions(answerer.index)

@@ -157,12 +157,17 @@ async def test_admin_commands_only_for_admins_and_reload_picks_up_new_releases(a
                                         .replace("Acme Widgets", "Zeta Turbines").replace("ACMW", "ZTX")
                                         .replace("Borealis Robotics", "Nordlys Energy").replace("Borealis", "Nordlys")
                                         .replace("Acme", "Zeta"), encoding="utf-8")
+        past = time.time() - 60  # files written a while ago: a reload can trust their size and time
+        for f in corpus.iterdir():
+            os.utime(f, (past, past))
         before = await api.reply(a_chat, await api.say(alice, a_chat, "what is Zeta Turbines acquiring?"))
         assert "ZTX" not in before.text
         done = await api.reply(a_chat, await api.say(alice, a_chat, "/reload"))
         assert "Reloaded: 3 releases" in done.text
         after = await api.reply(a_chat, await api.say(alice, a_chat, "what is Zeta Turbines acquiring?"))
         assert "(NASDAQ: ZTX)" in after.text
+        again = await api.reply(a_chat, await api.say(alice, a_chat, "/reload"))  # nothing changed since
+        assert "No change: 3 releases" in again.text
 
 
 async def test_per_chat_rate_limit(api, start):
