@@ -249,6 +249,12 @@ SYNONYMS = [
     "in a row | consecutive | straight",
     "rest | remaining | remainder | balance",
     "come from | join from | joins from | previously",
+    "swap | replace | replaced | change",
+    "attach | attached | accompany | accompanying",
+    "unsold | unsubscribed | remaining",
+    "extra | additional | incremental",
+    "make | produce | manufacture",
+    "parts | components | component",
     "carat | carats | ct",
     "people | participants | patients | subjects | enrolled",
     "produce | generate | mine | output",
@@ -363,7 +369,7 @@ class Question:
     focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
     names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
     agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")
-    carried_only: bool = False          # a follow-up with no words of its own: all it asks about is carried over
+    carried_only: bool = False          # a follow-up with no words (or only verbs) of its own: it leans on the last answer
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
@@ -772,21 +778,23 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None
     if q.releases is None and last is not None:
+        # "why are they doing it?", "when does she start?": nothing, or only verbs, of its own to go on
+        leans = not q.concepts or q.focus is None
         carried = concepts_of([w for w in context.terms if w not in tx.STOP_WORDS], index)
         for c in carried:
-            c.weight *= 0.4 if not q.concepts else 0.15
+            c.weight *= 0.4 if not q.concepts else 0.15  # its own words, even verbs, say more than carried ones
         if PERSON_PRONOUN.search(question):  # "he", "she": the person the last answer was about
             people = concepts_of([w for w in context.people if w not in tx.STOP_WORDS], index)
             for c in people:
                 c.weight *= 0.15
             carried += people
-        q.carried_only = not q.concepts and bool(carried)
+        q.carried_only = leans and bool(carried)
         own = {k.word for k in q.concepts}
         carried = [c for c in carried if c.word not in own]
-        if q.carried_only:
-            q.concepts = carried
+        if not q.concepts:
+            q.concepts = carried  # nothing of its own: what it carries is all it asks about
         else:
-            q.carried = carried
+            q.carried = carried  # where to look, not what to quote
 
     if q.unknown_company and q.releases is None:
         scopes: list[set[int] | None] = []
