@@ -110,7 +110,7 @@ ANSWER_SHAPES = {
                        r"\bwithin (?:the )?(?:next )?(?:\w+ )?(?:days?|weeks?|months?|years?)\b|\b(?:in|over) the (?:next|coming) \w+|\bsince\b|\b(?:days|weeks|months|years)\b|\bexpected to (?:close|ship|begin|start)", re.I),
     "where": re.compile(r"\b(?:located|headquartered|based in|at \d+|Street|Avenue|Road|Boulevard|Exchange|Nasdaq|NYSE|"
                         r"OTC\w*|TSX\w*|CSE|ASX|markets?|Bulletin Board|trade[sd]? (?:on|in)|quoted on|listed on|"
-                        r"[Ii]n [A-Z][a-z]+|from (?:its|the) [A-Z])\b", re.I if False else 0),
+                        r"[Ii]n [A-Z][a-z]+|from (?:its|the) [A-Z])\b"),  # case matters: "in Peru", not "in part"
     "who": re.compile(r"\b[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+\b.*\b(?:Chief|CEO|CFO|COO|President|Chair(?:man|woman)?|"
                       r"Director|Officer|Head|Founder|Partner|Manager)\b|\b(?:appointed|appointment|named|serv(?:e|es|ing|ed) as|"
                       r"join(?:s|ed)|led by|developed by|founded by)\b|\b(?:Inc|Corp|LLC|Ltd)\b", 0),

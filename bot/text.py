@@ -56,8 +56,6 @@ def words(text: str) -> list[str]:
                 out.append(m.group(1))
                 out.append(_number(float(m.group(1)) * SCALE[m.group(2)]))
                 continue
-            if out and t in SCALE and t not in ("m", "b", "k"):
-                pass
         elif t in SCALE and len(t) > 2 and out and re.fullmatch(r"\d+(?:\.\d+)?", out[-1]):
             out.append(t)
             out.append(_number(float(out[-2]) * SCALE[t]))
