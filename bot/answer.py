@@ -304,8 +304,6 @@ review roll save schedule secure see seek show shift sit speak spend split stand
 support switch talk tell think transition treat undergo value waive watch widen""".split())
 DATELINE = re.compile(r"^.{0,160}?(?:\b(?:19|20)\d\d\b|/PRNewswire[^/]*/|\((?:GLOBE NEWSWIRE|BUSINESS WIRE|ACCESS\w*)\))"
                       r".{0,80}?(?:--|—|–| - )\s*", re.S)
-FOLLOW_UP_WORDS = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|he|him|his|she|her|this|that|these|those|"
-                             r"the company|the deal|the offering|the firm)\b|^\s*(?:and|so|also|what about|how about)\b", re.I)
 RECENT = re.compile(r"\b(?:latest|most recent|newest|recent|last|current)\b", re.I)
 # "Target Corporation", "Acme Holdings Inc": a name the question gives as a company's, whether or not we know it.
 NAMED_COMPANY = re.compile(r"\b((?:[A-Z][\w&'’\-]*\s+){1,4})(?:Inc|Corp|Corporation|Ltd|Limited|plc|PLC|LLC|"
@@ -362,7 +360,6 @@ class Question:
     company_words: set[str]
     unknown_company: str | None         # a company the question names that no release is from
     wants_recent: bool
-    follow_up_words: bool
     years: list[str]
     wants_price: bool
     words: set[str]
@@ -492,7 +489,7 @@ def read_question(index: Index, question: str) -> Question:
                     names=names, agent_of=_agent_pattern(question),
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
-                    wants_recent=bool(RECENT.search(question)), follow_up_words=bool(FOLLOW_UP_WORDS.search(question)),
+                    wants_recent=bool(RECENT.search(question)),
                     years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
                     words=set(tx.words(question)))
 
@@ -595,12 +592,13 @@ def _new_information(kind: str, sentence: str, question_words: set[str]) -> bool
     return True
 
 
-def _shape_score(kind: str, sentence: str, question_words: set[str] = frozenset()) -> float:
-    """How much the sentence looks like an answer of the wanted kind (a dateline's date is no answer)."""
+def _shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -> float:
+    """How much a sentence looks like an answer of the wanted kind; `body` is the sentence without its
+    dateline (a dateline's date is no answer)."""
     shape = ANSWER_SHAPES.get(kind)
     if shape is None:
         return 0.0
-    sentence = DATELINE.sub("", sentence, count=1)
+    sentence = body
     hit, miss = SHAPE_WEIGHT.get(kind, (0.1, 0.0))
     if not shape.search(sentence) or not _new_information(kind, sentence, question_words):
         return miss
@@ -616,7 +614,7 @@ def _shape_score(kind: str, sentence: str, question_words: set[str] = frozenset(
 WEIGHTS = {
     "coverage": 0.15, "window": 0.15, "rank": 0.2, "passage": 0.15,
     "reason_coverage": -0.15, "reason_window": 0.05, "reason_passage": 0.05,
-    "shape": 2.0, "informative": 0.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
+    "shape": 2.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
     "focus_near": 0.08, "wanted_section": 0.25, "boilerplate": -0.35, "about": -0.2, "short": -0.15, "recent": 0.15,
 }
 
@@ -689,6 +687,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         r = index.releases[release]
         years_ok = all(passage_tokens.has((y,)) or (r.date and str(r.date.year) == y) or
                        release_tokens(index, release).has((y,)) for y in q.years)
+        known = q.words | issuer_words(index, release)  # names a "who" answer must go beyond
         for j, (i, sentence, tokens) in enumerate(zip(range(first, stop), sentences, sent_tokens)):
             cov = _coverage(q.concepts, tokens)
             if i == release_start:
@@ -696,10 +695,11 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             window = Bag.of(sent_tokens[j - 1] if j else previous_tokens, tokens)
             window_cov = _coverage(q.concepts, window)
             kind = int(index.sent_kind[i])
-            shape = _shape_score(q.kind, sentence, q.words | issuer_words(index, release))
+            body = DATELINE.sub("", sentence, count=1)
+            shape = _shape_score(q.kind, body, known)
             if q.agent_of and shape > 0 and q.agent_of.search(sentence):
                 shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
-            informative = _new_information(q.kind, DATELINE.sub("", sentence, count=1), q.words)
+            informative = _new_information(q.kind, body, q.words)
             if q.focus is None:
                 has_focus = True
             else:  # the focus, in other words: the rest of the question well covered by the release
@@ -711,7 +711,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 "coverage": cov, "window": window_cov, "rank": rank, "passage": passage_cov,
                 "reason_coverage": cov * reason, "reason_window": window_cov * reason,
                 "reason_passage": passage_cov * reason,
-                "shape": shape, "informative": float(informative),
+                "shape": shape,
                 "lead": float(i == release_start), "reason_lead": float(reason and i == release_start),
                 "price_missing": float(q.wants_price and not PRICE.search(sentence)),
                 "table": float(sentence.count("|") >= 3),
