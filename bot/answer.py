@@ -522,7 +522,7 @@ class Candidate:
 
 
 def company_releases(index: Index, release: int) -> set[int]:
-    r = index.releases[release]
+    r = index.releases.meta[release]
     found: set[int] = {release}
     key = company_key(r.company) if r.company else ""
     if key in index.companies.aliases:
@@ -538,7 +538,7 @@ def _release_words(index: Index, release: int) -> frozenset[str]:
     if release not in cache:
         if len(cache) > 1024:
             cache.clear()
-        cache[release] = frozenset(tx.words(index.releases[release].text))
+        cache[release] = frozenset(tx.words(index.text(release)))
     return cache[release]
 
 
@@ -653,8 +653,8 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
     best = max(score_of[int(top[0])], 1e-9)
     newest = {}
     if q.wants_recent:
-        dated = sorted({int(index.passage_release[p]) for p in top if index.releases[int(index.passage_release[p])].date},
-                       key=lambda r: index.releases[r].date, reverse=True)
+        dated = sorted({int(index.passage_release[p]) for p in top if index.releases.meta[int(index.passage_release[p])].date},
+                       key=lambda r: index.releases.meta[r].date, reverse=True)
         newest = {r: 1.0 - k / max(len(dated), 1) for k, r in enumerate(dated)}
     wants_kind = {"about": ABOUT, "contact": CONTACT}.get(q.kind)
     rare = min(RARE_WEIGHT, 0.6 * math.log(index.bm25.corpus_size + 1))  # in a small corpus, fewer terms are rare
@@ -680,11 +680,11 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             sentences, sent_tokens = sentences[1:], sent_tokens[1:]
         release = int(index.passage_release[p])
         if release not in titles:
-            titles[release] = Bag(tx.analyze(index.releases[release].title))
+            titles[release] = Bag(tx.analyze(index.releases.meta[release].title))
         passage_tokens = Bag.of(titles[release], *sent_tokens)
         passage_cov = _coverage(q.concepts, passage_tokens)
         rank = max(score_of[p], 0.0) / best
-        r = index.releases[release]
+        r = index.releases.meta[release]
         years_ok = all(passage_tokens.has((y,)) or (r.date and str(r.date.year) == y) or
                        release_tokens(index, release).has((y,)) for y in q.years)
         known = q.words | issuer_words(index, release)  # names a "who" answer must go beyond
@@ -815,7 +815,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
             if c.release not in related:
                 related.append(c.release)
         if q.releases and len(related) < 3:  # the company's own releases, newest first
-            for r in sorted(q.releases - set(related), key=lambda r: index.releases[r].date or dt.date.min,
+            for r in sorted(q.releases - set(related), key=lambda r: index.releases.meta[r].date or dt.date.min,
                             reverse=True)[:3 - len(related)]:
                 related.append(r)
         new_context = context
@@ -823,7 +823,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
             # the question switched company; its best release is what a follow-up most likely means
             likely = next((c.release for c in candidates if c.release in q.releases), None)
             anchor = likely if likely is not None else next(iter(q.releases))
-            new_context = Context(release_id=index.releases[anchor].id, company=index.releases[anchor].company,
+            new_context = Context(release_id=index.releases.meta[anchor].id, company=index.releases.meta[anchor].company,
                                   terms=terms)
         message = NOT_FOUND
         if q.unknown_company and q.releases is None:
@@ -848,7 +848,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     last_of_release = int(index.passage_stop[index.release_stop_passage[r] - 1])
     before = [index.sentence(i) for i in range(max(first_of_release, best.sentence - 2), best.sentence)]
     after = [index.sentence(i) for i in range(best.sentence + 1, min(last_of_release, best.sentence + 3))]
-    release = index.releases[r]
+    release = index.releases.meta[r]
     return Answer(question=question, answered=True, quote=index.sentence(best.sentence), source=cite(index, r),
                   score=round(best.score, 4), context_before=before, context_after=after,
                   alternatives=alternatives,

@@ -5,11 +5,13 @@ the line and the field, and the rest of the corpus still loads.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import frontmatter
@@ -184,6 +186,9 @@ def company_name(name: str) -> str:
     return " ".join(reversed(kept)).strip(" ,") or name.strip(" ,")
 
 
+TEXT_METADATA = ("ticker", "exchange", "company", "publisher", "date", "title")   # what extract_metadata finds
+
+
 def extract_metadata(text: str) -> dict[str, str | dt.date]:
     """What the text of a wire release says about itself: ticker, exchange, company, publisher, date."""
     head = text[:3000]
@@ -330,7 +335,7 @@ def _jsonl_records(path: Path):
                 record = json.loads(_decode(raw, n))
                 if not isinstance(record, dict):
                     raise FileProblem(f"a line must be a JSON object, not {type(record).__name__}")
-                if isinstance(record.get("text"), str):
+                if isinstance(record.get("text"), str) and not all(record.get(k) for k in TEXT_METADATA):
                     record = _with_text_metadata(dict(record), extract_metadata(record["text"]))
                 yield n, Release.model_validate(record)
             except ValidationError as e:
@@ -374,13 +379,12 @@ def _load_file(path: Path):
         yield None, Problem(path=str(path), message=str(e))
 
 
-def load_corpus(root: str | os.PathLike) -> Corpus:
-    """Load every release under `root`; what cannot be loaded is reported, not fatal."""
+def iter_corpus(root: str | os.PathLike, problems: list[Problem]) -> Iterator[Release]:
+    """Each release under `root`, one at a time (a big corpus need not be in memory at once); what cannot be
+    loaded is appended to `problems`, not fatal. CorpusError if nothing could be loaded."""
     root = Path(root)
     if not root.exists():
         raise CorpusError(f"{root}: no such file or directory")
-    releases: list[Release] = []
-    problems: list[Problem] = []
     first_seen: dict[str, str] = {}
     for path in corpus_files(root):
         for line, got in _load_file(path):
@@ -393,11 +397,34 @@ def load_corpus(root: str | os.PathLike) -> Corpus:
                                         message=f"duplicate id {got.id!r} (first at {first_seen[got.id]}); first kept"))
                 continue
             first_seen[got.id] = where
-            releases.append(got)
-    if not releases:
+            yield got
+    if not first_seen:
         detail = "; ".join(str(p) for p in problems[:5]) or "no release files found"
         raise CorpusError(f"{root}: no release could be loaded ({detail})")
+
+
+def load_corpus(root: str | os.PathLike) -> Corpus:
+    """Load every release under `root`; what cannot be loaded is reported, not fatal."""
+    problems: list[Problem] = []
+    releases = list(iter_corpus(root, problems))
     return Corpus(releases=releases, problems=problems)
+
+
+def count_releases(root: str | os.PathLike) -> int:
+    """About how many releases `root` holds (lines of JSON lines files, other files one each), found without
+    parsing: the total of a progress bar."""
+    total = 0
+    for path in corpus_files(Path(root)):
+        if path.suffix.lower() != ".jsonl":
+            total += 1
+            continue
+        with contextlib.suppress(OSError), open(path, "rb") as f:
+            last = b"\n"
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                total += chunk.count(b"\n")
+                last = chunk[-1:]
+            total += last != b"\n"
+    return total
 
 
 def fingerprint(root: str | os.PathLike) -> str:

@@ -22,8 +22,9 @@ import struct
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,13 +33,14 @@ from tqdm import tqdm
 
 from . import text as tx
 from .bm25 import BM25
-from .corpus import Corpus, Release, corpus_files, fingerprint, load_corpus, ticker_tags
+from .corpus import Corpus, Release, corpus_files, count_releases, fingerprint, iter_corpus, ticker_tags
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 PASSAGE_TARGET = 700      # characters: a passage is about one paragraph
 PASSAGE_MIN = 150
+LEAD = 4000               # characters: where a release names its issuer and its business
 
 # Sentence kinds: what part of a release a sentence belongs to.
 BODY, BOILERPLATE, ABOUT, CONTACT, LEGAL, TITLE = range(6)
@@ -72,6 +74,10 @@ class ReleaseParts:
     kinds: list[int]
     passages: list[tuple[int, int]]          # sentence index ranges, relative to the release
     passage_tokens: list[list[str]]
+    lead_words: set[str]                     # the words of its first LEAD characters
+
+
+ABOUT_LEAD = re.compile(r"About\s+[A-Z][\w&.,'’\- ]{1,60}:\s")   # "About Acme: Acme is ..." on one line
 
 
 def _sentence_kinds(text: str, spans: list[tuple[int, int]]) -> list[int]:
@@ -80,7 +86,7 @@ def _sentence_kinds(text: str, spans: list[tuple[int, int]]) -> list[int]:
     for s, e in spans:
         sentence = text[s:e]
         heading = tx.section_kind(sentence)
-        if heading == "about" or re.match(r"About\s+[A-Z][\w&.,'’\- ]{1,60}:\s", sentence):
+        if heading == "about" or ABOUT_LEAD.match(sentence):
             section = ABOUT
         elif heading == "legal" and section != CONTACT:
             section = LEGAL
@@ -112,8 +118,15 @@ def split_release(text: str) -> ReleaseParts:
         size += e - s
     if spans:
         passages.append((start, len(spans)))
-    tokens = [tx.analyze(" ".join(text[s:e] for s, e in spans[a:b])) for a, b in passages]
-    return ReleaseParts(spans, kinds, passages, tokens)
+    tokens, lead = [], set()
+    for a, b in passages:
+        words = tx.words(" ".join(text[s:e] for s, e in spans[a:b]))
+        tokens.append(tx.stems(words))
+        if spans[b - 1][1] <= LEAD:
+            lead.update(words)
+        elif spans[a][0] < LEAD:
+            lead.update(tx.words(text[spans[a][0]:LEAD]))
+    return ReleaseParts(spans, kinds, passages, tokens, lead)
 
 
 @dataclass
@@ -137,6 +150,8 @@ class CompanyDirectory:
 # `Lucara Diamond Corp. (“Lucara” or the “Company”)`: a release defining its own short name.
 DEFINED_AS = re.compile(r"([A-Z][\w&.,'’\- ]{1,80}?)\s*\((?:the\s+)?[“\"]([^”\"]{2,40})[”\"],?\s+(?:or|and)\s+the\s+"
                         r"[“\"](?:Company|Corporation|Issuer)[”\"]")
+DEFINED_TAIL = re.compile(r"\((?:the\s+)?[“\"][^”\"]{2,40}[”\"],?\s+(?:or|and)\s+the\s+"
+                          r"[“\"](?:Company|Corporation|Issuer)[”\"]")
 # `Lucara Announces Historic Diamond Sale`: a headline's subject is its issuer.
 TITLE_SUBJECT = re.compile(r"^((?:[A-Z0-9][\w&.'’\-]*\s+){0,4}?[A-Z][\w&.'’\-]*)\s+(?:Announces?|Reports?|Completes?|"
                            r"Declares?|Enters?|Signs?|Receives?|Launches|Appoints?|Provides?|Closes?|Files?|Secures?|"
@@ -152,58 +167,101 @@ TITLE_SUBJECT = re.compile(r"^((?:[A-Z0-9][\w&.'’\-]*\s+){0,4}?[A-Z][\w&.'’\
 
 def issuer_names(release: Release) -> set[str]:
     """Every name the release gives its issuer: metadata, its ticker tag, its own definition, its headline."""
-    names = {release.company} if release.company else set()
-    tags = ticker_tags(release.text[:1500])
+    return _issuer_names(release.title, release.company, release.text, ticker_tags(release.text[:1500]))
+
+
+_NAME_CHARS = re.compile(r"[\w&.,'’\- ]")
+
+
+def _defined_as(head: str) -> re.Match | None:
+    """DEFINED_AS.search(head), without trying the pattern at every capital letter: a match ends with a
+    DEFINED_TAIL (a name holds no "(" or quote), and starts at the first capital of the run of name characters
+    just before it; the first tail with such a run gives the first match."""
+    for tail in DEFINED_TAIL.finditer(head):
+        q = tail.start()
+        while q > 0 and head[q - 1].isspace():
+            q -= 1
+        start = q
+        while start > max(0, q - 81) and _NAME_CHARS.match(head, start - 1):
+            start -= 1
+        for p in range(start, q):
+            if "A" <= head[p] <= "Z":
+                m = DEFINED_AS.match(head, p)
+                if m is not None and m.end() == tail.end():
+                    return m
+                return DEFINED_AS.search(head)   # an odd case: the pattern itself decides
+    return None
+
+
+def _issuer_names(title: str, company: str, text: str, tags: list[tuple[str, str, str]]) -> set[str]:
+    names = {company} if company else set()
     if tags and tag_name(tags[0][0]):
         names.add(tag_name(tags[0][0]))
-    m = DEFINED_AS.search(release.text[:2500])
+    m = _defined_as(text[:2500])
     if m:
         names.add(tag_name(m.group(1).strip(" ,")))
         names.add(m.group(2))
-    m = TITLE_SUBJECT.match(release.title)
+    m = TITLE_SUBJECT.match(title)
     if m:
         names.add(m.group(1))
     return {n for n in names if n}
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What one release tells the company directory: worked out with its split, kept for the next build."""
+    keys: tuple[str, ...]          # company_key of each name it gives its issuer
+    tickers: tuple[str, ...]
+    title_words: tuple[str, ...]
+    words: str                     # its distinct words near the top (title and lead), space-separated
+
+
+def company_facts(title: str, company: str, ticker: str, text: str, lead_words: set[str]) -> CompanyFacts:
+    tags = ticker_tags(text[:1500])
+    keys = {company_key(n) for n in _issuer_names(title, company, text, tags)} - {""}
+    tickers = ({ticker} if ticker else set()) | ({tags[0][2]} if tags else set())
+    title_words = tx.words(title)
+    lead = {w for w in lead_words.union(title_words) if w not in tx.STOP_WORDS and not w[0].isdigit()}
+    return CompanyFacts(tuple(sorted(keys)), tuple(sorted(tickers)), tuple(title_words), " ".join(sorted(lead)))
 
 
 REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full half year annual interim fiscal results
 financial report update q1 q2 q3 q4 fy""".split())
 
 
-def build_companies(releases: list[Release]) -> CompanyDirectory:
+def build_companies(facts: list[CompanyFacts]) -> CompanyDirectory:
+    """The directory from each release's facts."""
     directory = CompanyDirectory()
+    # How many releases use a word near their top tells a company's distinctive first word ("Oncolytics") from
+    # a common one ("New").
     release_df: Counter[str] = Counter()
-    for r in releases:
-        release_df.update(set(tx.words(r.title + " " + r.text[:4000])))
+    for f in facts:
+        release_df.update(f.words.split())
+
+    def release_count(word: str) -> int:
+        return release_df.get(word, 0)
+
     first_words: dict[str, set[int]] = defaultdict(set)
-    for i, r in enumerate(releases):
-        names = issuer_names(r)
-        tags = ticker_tags(r.text[:1500])
-        tickers = {r.ticker} if r.ticker else set()
-        if tags:
-            tickers.add(tags[0][2])
-        for name in names:
-            key = company_key(name)
-            if not key:
-                continue
+    for i, f in enumerate(facts):
+        for key in f.keys:
             directory.add_alias(key, i)
             parts = key.split()
             if len(parts) > 2 and parts[1] not in tx.STOP_WORDS:
                 directory.add_alias(" ".join(parts[:2]), i)
             if parts and not parts[0].isdigit() and len(parts[0]) >= 3:
                 first_words[parts[0]].add(i)
-        for t in tickers:
+        for t in f.tickers:
             directory.add_ticker(t, i)
     # A company's first word alone ("Oncolytics", "Sonoco") names it when the word is rare elsewhere.
     for word, own in first_words.items():
         if word in directory.aliases and directory.aliases[word] >= own:
             continue
-        if word not in tx.STOP_WORDS and len(own) >= 0.4 * release_df.get(word, 0):
+        if word not in tx.STOP_WORDS and len(own) >= 0.4 * release_count(word):
             for i in own:
                 directory.add_alias(word, i)
     # Releases whose title names a company are that company's releases too.
-    for i, r in enumerate(releases):
-        title = tx.words(r.title)
+    for i, f in enumerate(facts):
+        title = f.title_words
         for n in range(1, directory.max_words + 1):
             for k in range(len(title) - n + 1):
                 owners = directory.aliases.get(" ".join(title[k:k + n]))
@@ -211,17 +269,59 @@ def build_companies(releases: list[Release]) -> CompanyDirectory:
                     owners.add(i)
     # A one-word name that much of the corpus uses ("New", "Mining", "Digital"), or a reporting phrase taken for
     # a headline's subject ("Fourth Quarter"), names nobody. Longer names are specific even of common words.
-    common = max(20, 0.03 * len(releases))
+    common = max(20, 0.03 * len(facts))
     for alias in [a for a in directory.aliases
-                  if (" " not in a and release_df.get(a, 0) > common)
+                  if (" " not in a and release_count(a) > common)
                   or all(w in tx.STOP_WORDS or w in REPORTING_WORDS for w in a.split())]:
         del directory.aliases[alias]
     return directory
 
 
+class Texts(Sequence[str]):
+    """Release texts, UTF-8, one after another in a buffer (a memory-mapped file): a big corpus is read from the
+    page cache as quotes need it instead of being held in memory."""
+
+    def __init__(self, buffer, offsets: np.ndarray):
+        self.buffer, self.offsets = buffer, offsets
+        self._get = lru_cache(maxsize=64)(self._decode)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _decode(self, i: int) -> str:
+        return bytes(self.buffer[int(self.offsets[i]):int(self.offsets[i + 1])]).decode("utf-8", "surrogatepass")
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._get(i)
+
+    def nbytes(self) -> int:
+        return int(self.offsets[-1])
+
+
+class ReleaseList(Sequence[Release]):
+    """The releases of an index: their metadata in memory (`meta`, texts empty), each text read when asked."""
+
+    def __init__(self, meta: list[Release], texts: Texts):
+        self.meta, self.texts = meta, texts
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self.meta[i].model_copy(update={"text": self.texts[i if i >= 0 else i + len(self)]})
+
+
 @dataclass
 class Index:
-    releases: list[Release]
+    releases: ReleaseList
     sent_release: np.ndarray
     sent_start: np.ndarray
     sent_end: np.ndarray
@@ -239,18 +339,21 @@ class Index:
     by_id: dict[str, int] = field(default_factory=dict)
     # What lets a later build take a release over without splitting it again (see build_index's `reuse`):
     release_first_sentence: np.ndarray | None = None   # offsets, one per release plus the end
-    release_hash: np.ndarray | None = None             # SHA-1 of each release's text (uint8, n x 20)
+    release_hash: np.ndarray | None = None             # release_hash of each release (uint8, n x 20)
+    company_facts: list[CompanyFacts] | None = None
     doc_indptr: np.ndarray | None = None               # passage p's distinct terms are doc_terms[doc_indptr[p]:...]
     doc_terms: np.ndarray | None = None
     doc_counts: np.ndarray | None = None
     reused: int = 0                                    # releases taken over from a previous index
 
     def __post_init__(self):
-        self.by_id = {r.id: i for i, r in enumerate(self.releases)}
+        self.by_id = {r.id: i for i, r in enumerate(self.releases.meta)}
+
+    def text(self, release: int) -> str:
+        return self.releases.texts[release]
 
     def sentence(self, i: int) -> str:
-        r = self.releases[int(self.sent_release[i])]
-        return r.text[int(self.sent_start[i]):int(self.sent_end[i])]
+        return self.text(int(self.sent_release[i]))[int(self.sent_start[i]):int(self.sent_end[i])]
 
     def term_ids(self, tokens: list[str]) -> list[int]:
         return [self.vocabulary.get(t, -1) for t in tokens]
@@ -260,7 +363,7 @@ class Index:
                                for r in releases]) if len(releases) else np.zeros(0, dtype=np.int64)
 
     def stats(self) -> dict:
-        companies = {company_key(r.company) for r in self.releases if r.company}
+        companies = {company_key(r.company) for r in self.releases.meta if r.company}
         return {"releases": len(self.releases), "passages": int(len(self.passage_release)),
                 "sentences": int(len(self.sent_release)), "companies": len(companies),
                 "vocabulary": len(self.vocabulary), "build_seconds": round(self.build_seconds, 2)}
@@ -278,9 +381,10 @@ class SplitRelease:
     doc_indptr: np.ndarray   # int32 (passages + 1): passage k has doc_terms[doc_indptr[k]:doc_indptr[k + 1]]
     doc_terms: np.ndarray    # int32 positions in `terms`, each once per passage
     doc_counts: np.ndarray   # int32 how often each occurs in the passage
+    facts: CompanyFacts
 
 
-def compact(parts: ReleaseParts) -> SplitRelease:
+def compact(parts: ReleaseParts, facts: CompanyFacts) -> SplitRelease:
     local: dict[str, int] = {}
     indptr, ids, counts = [0], [], []
     for tokens in parts.passage_tokens:
@@ -291,19 +395,26 @@ def compact(parts: ReleaseParts) -> SplitRelease:
     return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),
                         np.array(parts.passages, dtype=np.int32).reshape(-1, 2), list(local),
                         np.array(indptr, dtype=np.int32), np.array(ids, dtype=np.int32),
-                        np.array(counts, dtype=np.int32))
+                        np.array(counts, dtype=np.int32), facts)
 
 
-def _split_worker(text: str) -> SplitRelease:
-    return compact(split_release(text))
+def _split_worker(fields: tuple[str, str, str, str]) -> SplitRelease:
+    title, company, ticker, text = fields
+    parts = split_release(text)
+    return compact(parts, company_facts(title, company, ticker, text, parts.lead_words))
 
 
-def text_hash(text: str) -> bytes:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+def release_hash(r: Release) -> bytes:
+    """What a previous build's work on a release depends on: its text and the metadata that names its company."""
+    h = hashlib.sha1()
+    for part in (r.title, r.company, r.ticker):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    h.update(r.text.encode("utf-8", "surrogatepass"))
+    return h.digest()
 
 
 class _Previous:
-    """Releases of a previous index, by text hash, handed back in SplitRelease form."""
+    """Releases of a previous index, by release_hash, handed back in SplitRelease form."""
 
     def __init__(self, index: Index):
         self.index = index
@@ -329,52 +440,119 @@ class _Previous:
             passages=np.stack([old.passage_first[p0:p1] - s0, old.passage_stop[p0:p1] - s0], axis=1).astype(np.int32),
             terms=[self.words[t] for t in distinct.tolist()],
             doc_indptr=(np.asarray(old.doc_indptr[p0:p1 + 1]) - e0).astype(np.int32),
-            doc_terms=local.astype(np.int32).reshape(-1), doc_counts=np.array(old.doc_counts[e0:e1], dtype=np.int32))
+            doc_terms=local.astype(np.int32).reshape(-1), doc_counts=np.array(old.doc_counts[e0:e1], dtype=np.int32),
+            facts=old.company_facts[r])
 
 
-def _split_all(texts: list[str], todo: list[int], workers: int, bar) -> Iterator[SplitRelease]:
-    """SplitRelease of texts[i] for i in todo, in order, split by `workers` processes."""
-    if workers > 1 and len(todo) > 50:
-        context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-        with context.Pool(workers) as pool:
-            for parts in pool.imap(_split_worker, (texts[i] for i in todo), chunksize=16):
+def _split_batch(batch: list[tuple[str, str, str, str]]) -> list[SplitRelease]:
+    return [_split_worker(fields) for fields in batch]
+
+
+BATCH = 32           # releases sent to a worker at once
+IN_PROCESS = 2       # batches split in this process before workers are started (a small corpus needs none)
+
+
+def _split_stream(releases: Iterable[Release], previous: _Previous | None, workers: int,
+                  bar) -> Iterator[tuple[Release, bytes, SplitRelease]]:
+    """Each release with its release_hash and SplitRelease, in order: taken over from `previous` when it holds
+    the release, else split by `workers` processes. Reading runs at most a few batches ahead of splitting, so
+    a corpus bigger than memory streams through."""
+    pool = None
+    ahead = 4 * max(workers, 1)
+    pending: deque = deque()        # (release, hash, SplitRelease or None, batch number, position in batch)
+    results: dict[int, object] = {}  # batch number -> AsyncResult or its list of SplitRelease
+    batch: list[tuple[str, str, str, str]] = []
+    submitted = 0
+    try:
+        def submit() -> None:
+            nonlocal pool, batch, submitted
+            if not batch:
+                return
+            if pool is None and workers > 1 and submitted >= IN_PROCESS:
+                context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+                pool = context.Pool(workers)
+            results[submitted] = pool.apply_async(_split_batch, (batch,)) if pool else _split_batch(batch)
+            submitted, batch = submitted + 1, []
+
+        def emit():
+            release, digest, split, number, k = pending.popleft()
+            if split is None:
+                got = results[number]
+                if not isinstance(got, list):
+                    got = results[number] = got.get()
+                split = got[k]
+                if k == len(got) - 1:
+                    del results[number]
                 bar.update()
-                yield parts
-    else:
-        for i in todo:
-            parts = _split_worker(texts[i])
-            bar.update()
-            yield parts
+            return release, digest, split
+
+        def waiting() -> int:
+            return sum(1 for r in results.values() if not isinstance(r, list) and not r.ready())
+
+        for release in releases:
+            digest = release_hash(release)
+            split = previous.get(digest) if previous is not None else None
+            if split is not None:
+                pending.append((release, digest, split, -1, -1))
+            else:
+                pending.append((release, digest, None, submitted, len(batch)))
+                batch.append((release.title, release.company, release.ticker, release.text))
+                if len(batch) >= BATCH:
+                    submit()
+            while pending and (pending[0][2] is not None or pending[0][3] < submitted and
+                               (isinstance(results[pending[0][3]], list) or results[pending[0][3]].ready()
+                                or len(results) > ahead)):
+                yield emit()
+        submit()
+        while pending:
+            yield emit()
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
-def build_index(corpus: Corpus, progress: bool = False, workers: int | None = None,
-                reuse: Index | None = None) -> Index:
-    """The index of `corpus`. Releases whose text `reuse` (a previous index) already holds are taken over from
-    it; only the others are split, in `workers` processes; then the matrices are assembled for the whole
-    corpus (every score depends on the whole corpus through idf and the average passage length)."""
+def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, workers: int | None = None,
+                reuse: Index | None = None, total: int | None = None) -> Index:
+    """The index of `corpus` (a Corpus, or releases as they are read: `total` says about how many). Releases
+    that `reuse` (a previous index) already holds are taken over from it; only the others are split, in
+    `workers` processes; then the matrices are assembled for the whole corpus (every score depends on the
+    whole corpus through idf and the average passage length). The texts go to a temporary file as they pass,
+    so only the arrays and the releases' metadata are ever held in memory."""
     started = time.perf_counter()
-    releases = corpus.releases
-    texts = [r.text for r in releases]
-    hashes = [text_hash(t) for t in texts]
-    previous = _Previous(reuse) if reuse is not None and reuse.release_hash is not None else None
-    reusable = [previous is not None and h in previous.position for h in hashes]
-    todo = [i for i, ok in enumerate(reusable) if not ok]
+    releases = corpus.releases if isinstance(corpus, Corpus) else corpus
+    total = len(releases) if isinstance(releases, list) else total
+    previous = _Previous(reuse) if reuse is not None and reuse.company_facts is not None else None
     workers = workers or min(os.cpu_count() or 1, 4)
-    bar = tqdm(total=len(todo), desc="splitting releases", unit="release", disable=not progress or not todo,
+    bar = tqdm(total=total, desc="indexing releases", unit="release", disable=not progress,
                file=sys.stderr, mininterval=0.5)
-    fresh = _split_all(texts, todo, workers, bar)
 
     vocabulary: dict[str, int] = {}
-    n = len(releases)
-    sentences_of = np.zeros(n, dtype=np.int64)
-    passages_of = np.zeros(n, dtype=np.int64)
+    meta: list[Release] = []
+    hashes: list[bytes] = []
+    facts: list[CompanyFacts] = []
+    text_file = tempfile.TemporaryFile(prefix="irbot-texts-")
+    text_offsets = [0]
     starts, ends, kinds, first, stop, indptrs, terms, counts = [], [], [], [], [], [], [], []
-    n_sentences = n_entries = 0
-    for ri in range(n):
-        sr = previous.get(hashes[ri]) if reusable[ri] else next(fresh)
-        ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in sr.terms), dtype=np.int32,
-                          count=len(sr.terms))
-        sentences_of[ri], passages_of[ri] = len(sr.spans), len(sr.passages)
+    sentences_of, passages_of = [], []
+    n_sentences = n_entries = reused = 0
+    for release, digest, sr in _split_stream(releases, previous, workers, bar):
+        encoded = release.text.encode("utf-8", "surrogatepass")
+        text_file.write(encoded)
+        text_offsets.append(text_offsets[-1] + len(encoded))
+        meta.append(release.model_copy(update={"text": ""}))
+        hashes.append(digest)
+        if previous is not None and digest in previous.position:
+            reused += 1
+            bar.update()
+        known = list(map(vocabulary.get, sr.terms))     # a release's terms are distinct
+        if None in known:
+            for k, term_id in enumerate(known):
+                if term_id is None:
+                    known[k] = vocabulary[sr.terms[k]] = len(vocabulary)
+        ids = np.array(known, dtype=np.int32)
+        facts.append(sr.facts)
+        sentences_of.append(len(sr.spans))
+        passages_of.append(len(sr.passages))
         starts.append(sr.spans[:, 0])
         ends.append(sr.spans[:, 1])
         kinds.append(sr.kinds)
@@ -386,26 +564,37 @@ def build_index(corpus: Corpus, progress: bool = False, workers: int | None = No
         n_sentences += len(sr.spans)
         n_entries += len(sr.doc_terms)
     bar.close()
+    n = len(meta)
 
     def joined(parts, dtype):
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
     doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), joined(indptrs, np.int64)])
-    doc_terms, doc_counts = joined(terms, np.int32), joined(counts, np.int32)
-    del indptrs, terms, counts
+    del indptrs
+    doc_terms = joined(terms, np.int32)
+    del terms
+    doc_counts = joined(counts, np.int32)
+    del counts
     bm25 = BM25.from_counts(doc_indptr, doc_terms, doc_counts, len(vocabulary))
+    sentences_of = np.array(sentences_of, dtype=np.int64)
+    passages_of = np.array(passages_of, dtype=np.int64)
     release_first_sentence = np.concatenate([[0], np.cumsum(sentences_of)]).astype(np.int64)
     stop_passage = np.cumsum(passages_of).astype(np.int64)
+    text_file.flush()
+    texts = Texts(mmap.mmap(text_file.fileno(), 0, access=mmap.ACCESS_READ) if text_offsets[-1] else b"",
+                  np.array(text_offsets, dtype=np.int64))
+    text_file.close()   # the mapping keeps the (unnamed) file's pages for as long as the index lives
     index = Index(
-        releases=releases,
+        releases=ReleaseList(meta, texts),
         sent_release=np.repeat(np.arange(n, dtype=np.int32), sentences_of),
         sent_start=joined(starts, np.int32), sent_end=joined(ends, np.int32), sent_kind=joined(kinds, np.int8),
         passage_release=np.repeat(np.arange(n, dtype=np.int32), passages_of),
         passage_first=joined(first, np.int32), passage_stop=joined(stop, np.int32),
         release_first_passage=stop_passage - passages_of, release_stop_passage=stop_passage,
-        vocabulary=vocabulary, bm25=bm25, companies=build_companies(releases),
-        release_first_sentence=release_first_sentence, release_hash=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(n, 20),
-        doc_indptr=doc_indptr, doc_terms=doc_terms, doc_counts=doc_counts, reused=n - len(todo),
+        vocabulary=vocabulary, bm25=bm25, companies=build_companies(facts), company_facts=facts,
+        release_first_sentence=release_first_sentence,
+        release_hash=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(n, 20),
+        doc_indptr=doc_indptr, doc_terms=doc_terms, doc_counts=doc_counts, reused=reused,
     )
     index.build_seconds = time.perf_counter() - started
     return index
@@ -448,10 +637,13 @@ def _aligned(n: int) -> int:
 
 def save_index(index: Index, path: str | os.PathLike, problems: list | None = None, corpus_path: str = "") -> None:
     """Write `index` to `path` atomically (a reader sees the old file or the new one, never half of one).
-    The releases, the biggest part, are pickled straight into the file, last, never whole in memory."""
+    Then the texts, the biggest part, copied from the build's file; the releases' metadata; and what only a later
+    build reads (each release's company facts)."""
     path = Path(path)
     params, bm25_arrays = index.bm25.state()
     arrays = {name: np.ascontiguousarray(getattr(index, name)) for name in _ARRAYS}
+    texts = index.releases.texts
+    arrays["text_offsets"] = np.ascontiguousarray(texts.offsets, dtype=np.int64)
     arrays.update({"bm25." + k: np.ascontiguousarray(v) for k, v in bm25_arrays.items()})
     meta = pickle.dumps({"vocabulary": index.vocabulary, "companies": index.companies,
                          "problems": list(problems or []), "bm25": params, "build_seconds": index.build_seconds},
@@ -460,14 +652,17 @@ def save_index(index: Index, path: str | os.PathLike, problems: list | None = No
     for name, a in arrays.items():
         layout[name] = [offset, a.dtype.str, list(a.shape)]
         offset = _aligned(offset + a.nbytes)
-    releases_at = offset
+    texts_at = offset
+    releases_at = _aligned(texts_at + texts.nbytes())
 
-    def header_for(releases_length: int, size: int) -> bytes:
+    def header_for(releases_length: int, facts_length: int, size: int) -> bytes:
         return json.dumps({"version": INDEX_VERSION, "code": code_digest(), "fingerprint": index.fingerprint,
-                           "corpus": corpus_path, "meta": [0, len(meta)], "releases": [releases_at, releases_length],
+                           "corpus": corpus_path, "meta": [0, len(meta)], "texts": [texts_at, texts.nbytes()],
+                           "releases": [releases_at, releases_length],
+                           "facts": [releases_at + releases_length, facts_length],
                            "arrays": layout, "size": size}).encode()
 
-    room = len(header_for(10**15, 10**15))   # the header is padded to this, whatever the two lengths
+    room = len(header_for(10**15, 10**15, 10**15))   # the header is padded to this, whatever the two lengths
     data_start = _aligned(len(MAGIC) + _PREFIX.size + room)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".tmp")
@@ -478,11 +673,16 @@ def save_index(index: Index, path: str | os.PathLike, problems: list | None = No
             for name, a in arrays.items():
                 f.seek(data_start + layout[name][0])
                 f.write(memoryview(a.reshape(-1)).cast("B") if a.nbytes else b"")
+            f.seek(data_start + texts_at)
+            for lo in range(0, texts.nbytes(), 1 << 24):
+                f.write(texts.buffer[lo:min(lo + (1 << 24), texts.nbytes())])
             f.seek(data_start + releases_at)
-            pickle.dump(index.releases, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(index.releases.meta, f, protocol=pickle.HIGHEST_PROTOCOL)
             releases_length = f.tell() - data_start - releases_at
+            pickle.dump(index.company_facts, f, protocol=pickle.HIGHEST_PROTOCOL)
+            facts_length = f.tell() - data_start - releases_at - releases_length
             f.truncate(f.tell())
-            header = header_for(releases_length, releases_at + releases_length)
+            header = header_for(releases_length, facts_length, releases_at + releases_length + facts_length)
             f.seek(0)
             f.write(MAGIC + _PREFIX.pack(INDEX_VERSION, room) + header.ljust(room))
         os.replace(tmp, path)
@@ -511,10 +711,11 @@ def read_header(path: str | os.PathLike) -> dict:
     return header
 
 
-def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases: bool = True) -> tuple[Index, list]:
+def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases: bool = True,
+               facts: bool = False) -> tuple[Index, list]:
     """(index, problems) from `path`, the arrays memory-mapped. StaleIndex unless the file was written by this
     version of the code for the corpus with this fingerprint (when given), and is whole. Without `releases`,
-    the index has none (what a later build needs of it is in the arrays and the vocabulary)."""
+    the index has none; with `facts`, it has each release's company facts (what a later build needs)."""
     header = read_header(path)
     if header.get("code") != code_digest():
         raise StaleIndex("written by another version of the indexing code")
@@ -531,6 +732,11 @@ def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases
             meta["releases"] = pickle.load(f)
             if f.tell() != start + header["releases"][0] + header["releases"][1]:
                 raise StaleIndex("damaged releases")
+        if facts:
+            f.seek(start + header["facts"][0])
+            meta["company_facts"] = pickle.load(f)
+            if f.tell() != start + header["facts"][0] + header["facts"][1]:
+                raise StaleIndex("damaged company facts")
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     arrays = {}
     for name, (offset, dtype, shape) in header["arrays"].items():
@@ -538,7 +744,11 @@ def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases
         arrays[name] = (np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=start + offset).reshape(shape)
                         if count else np.zeros(shape, dtype=np.dtype(dtype)))
     bm25 = BM25.from_state(meta["bm25"], {k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
-    index = Index(releases=meta.get("releases", []), vocabulary=meta["vocabulary"], bm25=bm25, companies=meta["companies"],
+    texts_at, texts_length = header["texts"]
+    texts = Texts(memoryview(mapped)[start + texts_at:start + texts_at + texts_length], arrays.pop("text_offsets"))
+    index = Index(releases=ReleaseList(meta.get("releases", []), texts), vocabulary=meta["vocabulary"], bm25=bm25,
+                  companies=meta["companies"],
+                  company_facts=meta.get("company_facts"),
                   fingerprint=header["fingerprint"], build_seconds=meta["build_seconds"],
                   **{name: arrays[name] for name in _ARRAYS})
     return index, meta["problems"]
@@ -591,7 +801,7 @@ def _previous_for(cache_dir: Path, corpus: str, skip: Path) -> Index | None:
             continue
         try:
             if read_header(p).get("corpus") == corpus:
-                return load_index(p, releases=False)[0]
+                return load_index(p, releases=False, facts=True)[0]
         except (StaleIndex, OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as e:
             log.info("not reusing %s: %s", p, e)
     return None
@@ -666,19 +876,21 @@ def open_index(corpus_path: str | os.PathLike, cache_dir: str | os.PathLike | No
             return Loaded(index, problems, True, where, signature, str(cache_file), signed_at)
         except Exception as e:  # another version, another corpus, damaged: rebuilt, never trusted
             log.warning("rebuilding the index: not using %s: %s", cache_file, e)
-    corpus = load_corpus(corpus_path)
+    problems: list = []
+    releases = iter_corpus(corpus_path, problems)
     previous = _previous_for(cache_dir, where, cache_file) if use_cache and key else None
-    index = build_index(corpus, progress=progress, reuse=previous)
+    index = build_index(releases, progress=progress, reuse=previous,
+                        total=count_releases(corpus_path) if progress else None)
     del previous
     index.fingerprint = key
     if use_cache and key:
         try:
-            save_index(index, cache_file, corpus.problems, where)
+            save_index(index, cache_file, problems, where)
             _forget_others(cache_dir, where, cache_file)
             _remember_signature(cache_dir, where, signature, signed_at, key)
         except OSError as e:
             log.warning("could not write the index cache %s: %s", cache_file, e)
-    return Loaded(index, corpus.problems, False, where, signature, str(cache_file), signed_at)
+    return Loaded(index, problems, False, where, signature, str(cache_file), signed_at)
 
 
 def reload_index(loaded: Loaded | None, corpus_path: str | os.PathLike | None = None,

@@ -374,11 +374,11 @@ GENERIC_QUESTIONS = ["What did {name} announce?", "Who is the CEO of {name}?", "
 
 def example_questions(index, n: int = 3) -> list[str]:
     """Up to n questions the corpus really answers, about its newest releases (checked by answering them)."""
-    order = sorted(range(len(index.releases)), key=lambda i: (index.releases[i].date is not None,
-                                                              index.releases[i].date or 0), reverse=True)
+    order = sorted(range(len(index.releases)), key=lambda i: (index.releases.meta[i].date is not None,
+                                                              index.releases.meta[i].date or 0), reverse=True)
     found: list[str] = []
     for i in order[:20]:
-        r = index.releases[i]
+        r = index.releases.meta[i]
         name = re.sub(r",?\s+(?:Inc|Corp|Corporation|Ltd|Limited|plc|PLC|LLC|Co|N\.V|S\.A|AG|SE)\.?$", "",
                       r.company or "") or r.ticker
         if not name:
@@ -619,16 +619,16 @@ async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def sources_page(index, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     """The releases the bot knows, by company, one page at a time."""
     releases = sorted(range(len(index.releases)),
-                      key=lambda i: (company_key(index.releases[i].company or "~"),
-                                     -(index.releases[i].date.toordinal() if index.releases[i].date else 0)))
-    companies = {company_key(r.company) for r in index.releases if r.company}
+                      key=lambda i: (company_key(index.releases.meta[i].company or "~"),
+                                     -(index.releases.meta[i].date.toordinal() if index.releases.meta[i].date else 0)))
+    companies = {company_key(r.company) for r in index.releases.meta if r.company}
     pages = max(1, -(-len(releases) // SOURCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     lines = [f"<b>{len(companies)} compan{'ies' if len(companies) != 1 else 'y'}, {len(releases)} "
              f"release{'s' if len(releases) != 1 else ''}</b> (page {page + 1} of {pages})"]
     company = None
     for i in releases[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
-        r = index.releases[i]
+        r = index.releases.meta[i]
         if r.company != company:
             company = r.company
             lines.append(f"\n<b>{e(r.company or 'Unknown company')}</b>" + (f" ({e(r.ticker)})" if r.ticker else ""))

@@ -1,17 +1,17 @@
 """Text processing shared by releases and questions: tokens, stems, sentences, passages, boilerplate.
 
 Sentences are character spans into the release text, so a quote is always `text[start:end]`: verbatim by
-construction. syntok does the hard part of sentence splitting (abbreviations, `$1.5 million`, `Section 12(b)`,
-URLs); the few things wire copies add on top (headline lines without a full stop, `a) ... b)` enumerations,
-lines glued together) are handled here.
+construction. syntok's rules, replayed fast by sentences.py, do the hard part of sentence splitting
+(abbreviations, `$1.5 million`, `Section 12(b)`, URLs); the few things wire copies add on top (headline lines
+without a full stop, `a) ... b)` enumerations, lines glued together) are handled here.
 """
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import Stemmer
-import syntok.segmenter as segmenter
+
+from .sentences import raw_spans
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -35,9 +35,21 @@ SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e
 NUMBER_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kmb]n?)$")
 
 
-@lru_cache(maxsize=200_000)
+class _Stems(dict):
+    """word -> stem, computed once per word (a dict hit is several times cheaper than a cached call)."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= 1_000_000:   # a long-running bot sees endless new words in questions
+            self.clear()
+        value = self[word] = _stemmer.stemWord(word)
+        return value
+
+
+STEMS = _Stems()
+
+
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    return STEMS[word]
 
 
 def _number(value: float) -> str:
@@ -47,8 +59,16 @@ def _number(value: float) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased word and number tokens. Thousands separators are dropped and scaled amounts are spelled out
     as well, so `$350K`, `$350,000` and `350 thousand` share the token `350000`."""
+    tokens = TOKEN.findall(text.lower())
+    special = [i for i, t in enumerate(tokens) if t[0].isdigit() or t in SCALE]   # the rest stand as they are
+    if not special:
+        return tokens
     out: list[str] = []
-    for t in TOKEN.findall(text.lower()):
+    done = 0
+    for i in special:
+        out.extend(tokens[done:i])
+        done = i + 1
+        t = tokens[i]
         if t[0].isdigit():
             t = t.replace(",", "")
             m = NUMBER_SUFFIX.match(t)
@@ -61,12 +81,17 @@ def words(text: str) -> list[str]:
             out.append(_number(float(out[-2]) * SCALE[t]))
             continue
         out.append(t)
+    out.extend(tokens[done:])
     return out
 
 
 def analyze(text: str) -> list[str]:
     """Stemmed content tokens: what BM25 indexes and what a question is matched with."""
-    return [stem(w) for w in words(text) if w not in STOP_WORDS]
+    return stems(words(text))
+
+
+def stems(tokens: list[str]) -> list[str]:
+    return [STEMS[w] for w in tokens if w not in STOP_WORDS]
 
 
 # --- sentences ---------------------------------------------------------------------------------------------
@@ -74,6 +99,10 @@ def analyze(text: str) -> list[str]:
 ENUMERATION = re.compile(r"(?<=[.;:])\s+(?=(?:[a-h]|[ivx]{1,4}|\d{1,2})\)\s+[A-Z])")
 GLUED = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z])")
 URL_THEN_WORD = re.compile(r"(?:https?://|www\.)\S+\s+(?=[A-Z][a-z])")  # "go to http://x.com/ Statements in ..."
+# What a text must hold for each of the three to match anywhere in it: most releases have none of them, and a
+# pattern that starts with a lookbehind is tried at every character.
+ENUMERATION_HINT = re.compile(r"[.;:]\s+(?:[a-h]|[ivx]{1,4}|\d{1,2})\)")
+GLUED_HINT = re.compile(r"[.!?][A-Z][a-z]")
 # Where syntok cut too early: after "No." before a number, after a state abbreviation in a dateline
 # ("EDEN PRAIRIE, Minn. - (NewMediaWire) -"), or before a piece that goes on in lower case.
 GLUE_BACK_END = re.compile(r"(?:\bNos?\.|\b[A-Z][a-z]{1,4}\.)$")
@@ -163,18 +192,17 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int] | None:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of each sentence of `text`, in order."""
-    raw: list[tuple[int, int]] = []
-    for paragraph in segmenter.analyze(text):
-        for sentence in paragraph:
-            tokens = [t for t in sentence if t.value]
-            if tokens:
-                raw.append((tokens[0].offset, tokens[-1].offset + len(tokens[-1].value)))
     spans: list[tuple[int, int]] = []
-    for s, e in _glue_back(text, raw):
-        pieces = _split_lines(text, s, e)
-        pieces = _split_pattern(text, pieces, ENUMERATION)
-        pieces = _split_pattern(text, pieces, GLUED)
-        pieces = _split_pattern(text, pieces, URL_THEN_WORD, keep=True)
+    enumerations, glued = ENUMERATION_HINT.search(text), GLUED_HINT.search(text)
+    urls = "http" in text or "www." in text
+    for s, e in _glue_back(text, raw_spans(text)):
+        pieces = _split_lines(text, s, e) if "\n" in text[s:e] else [(s, e)]
+        if enumerations:
+            pieces = _split_pattern(text, pieces, ENUMERATION)
+        if glued:
+            pieces = _split_pattern(text, pieces, GLUED)
+        if urls:
+            pieces = _split_pattern(text, pieces, URL_THEN_WORD, keep=True)
         for ps, pe in pieces:
             for ls, le in _split_long(text, ps, pe):
                 span = _trim(text, ls, le)
@@ -198,19 +226,31 @@ SECTION_HEAD = re.compile(
     r"^\s*(?:about\s+[\w&.,'’\- ]{2,80}|forward[- ]looking\s+statements?.*|safe\s+harbou?r.*|cautionary\s+"
     r"(?:note|statement).*|(?:investor|media|press)?\s*(?:relations\s+)?contacts?\s*:?.*|disclaimer.*|"
     r"notice\s+regarding.*|source:.*|for\s+(?:further|more)\s+information.*)\s*$", re.I)
+# Matched against the lower-cased sentence. Phrases are grouped by their first letter: Python's `re` tries every
+# branch at every character, so thirty branches cost twice what fifteen do (a case-insensitive search, three
+# times what a search of the lower-cased text does).
 BOILERPLATE = re.compile(
-    r"forward[- ]looking|safe harbou?r|undue reliance|risks? and uncertainties|private securities litigation"
-    r"|actual results (?:may|could) differ|no obligation to (?:update|revise)|does not constitute an offer"
-    r"|not an offer to sell|neither .{0,40}nor .{0,40}accepts? responsibility|@\w+\.\w|\+?\d[\d\s().-]{8,}\d"
-    r"|all rights reserved|copyright|view (?:original|source) content|logo:|datasource:|photo:|photo - |"
-    r"appeared first on|originally published|"
-    r"this press release (?:is|was) (?:for|provided)|newsroom|click here|\bsubscribe (?:to|now|here)\b|follow us|"
-    r"linkedin|twitter"
-    r"|\bSOURCE\b", re.I)
+    r"a(?:ctual results (?:may|could) differ|ll rights reserved|ppeared first on)"
+    r"|c(?:opyright|lick here)"
+    r"|d(?:oes not constitute an offer|atasource:)"
+    r"|f(?:orward[- ]looking|ollow us)"
+    r"|l(?:ogo:|inkedin)"
+    r"|n(?:o obligation to (?:update|revise)|ot an offer to sell|either .{0,40}nor .{0,40}accepts? responsibility"
+    r"|ewsroom)"
+    r"|originally published"
+    r"|p(?:rivate securities litigation|hoto(?::| - ))"
+    r"|risks? and uncertainties"
+    r"|s(?:afe harbou?r|(?<=\bs)ubscribe (?:to|now|here)\b|(?<=\bs)ource\b)"
+    r"|t(?:his press release (?:is|was) (?:for|provided)|witter)"
+    r"|undue reliance"
+    r"|view (?:original|source) content"
+    r"|@\w+\.\w")
+PHONE = re.compile(r"\d[\d\s().-]{8,}\d")
 
 
 def is_boilerplate_sentence(sentence: str) -> bool:
-    return bool(BOILERPLATE.search(sentence))
+    low = sentence.lower()
+    return bool(BOILERPLATE.search(low) or PHONE.search(low))
 
 
 def section_kind(sentence: str) -> str | None:
