@@ -77,22 +77,26 @@ QUESTION_KINDS = [
                          r"\bwhat (?:kind of |type of )?(?:business|company) is\b", re.I)),
     ("contact", re.compile(r"\b(?:contact|reach|ir (?:person|email|phone)|phone number|e-?mail)\b", re.I)),
     ("purpose", re.compile(r"\b(?:use|using|spend|spending|used|earmark\w*)\b.*\b(?:for|on)\b|\bproceeds\b.*\bfor\b|"
+                           r"\bused in\b|\b(?:do|doing|done)(?: \w+)? with (?:the |that |this |its |their )?(?:money|proceeds|funds|cash|capital)\b|"
+                           r"\bwhere(?:'s| is| are| will| does| do)? (?:the |that |this |its |their )?(?:money|proceeds|funds|cash|capital)\b.*\bgo|"
                            r"\bwhat(?:'s| is| are)\b.* for\??$", re.I)),
     ("time", re.compile(r"\bwhat time\b|\bat what time\b", re.I)),
-    ("composition", re.compile(r"\bhow (?:is|are|was|were|will)\b.*\b(?:split|divided|broken down|structured|made up|set up)\b|"
+    ("composition", re.compile(r"\bhow (?:is|are|was|were|will)\b.*\b(?:split(?:ting)?|divid(?:ed|ing)|broken down|breaking down|structured|made up|set up)\b|"
                                r"\bwhat (?:does|do|did) .* (?:consist|comprise|include)\b|\bbreakdown\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bhow come\b|\breasons?\b|\bwhat (?:caused|triggered|led to|prompted|drove|is behind)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:date|time|day)\b|\bwhich (?:date|day)\b|\bhow soon\b|\bdeadline\b|"
                         r"\bdate\b|\btimeline\b|\bhow long\b|\bhow far out\b|\btake effect\b", re.I)),
-    ("where", re.compile(r"\bwhere\b|\bwhich (?:exchange|market|city|country)\b|\bwhat (?:exchange|market|city|country)\b", re.I)),
+    ("where", re.compile(r"\bwhere\b|\b(?:which|what) (?:exchanges?|markets?|city|cities|country|countries|states?|provinces?|"
+                         r"regions?|territor(?:y|ies))\b(?! ratio| rate| price)", re.I)),
     ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (?:\w+ )?(?:executive|person|company|companies|firm|maker|"
                        r"manufacturer|bank|partner|customer|buyer|investor|fund|operator|developer|supplier|provider|"
                        r"insurer|automaker|producer|lender|agent|underwriter|acquirer|advisor|adviser|auditor)s?\b", re.I)),
     ("yesno", re.compile(r"^\s*(?:is|are|did|does|do|will|was|were|has|have|can|could|should)\b", re.I)),
-    ("amount", re.compile(r"\bhow (?:much|many|big|large)\b|\bwhat (?:%|percent)|\bwhat(?:'s| is| was| were| are)? (?:the )?"
+    ("amount", re.compile(r"\bhow (?:much|many|big|large|close|far (?:away|from|apart))\b|\bwhat (?:%|percent)|"
+                          r"\bwhat(?:'s| is| are| was| were| did| does| will)\b[^?]*\b(?:paying|pay|paid|charging)\b|\bwhat(?:'s| is| was| were| are)? (?:the )?"
                           r"(?:[\w'’\-]+ ){0,3}(?:price|ratio|percentage|amount|rate|size|multiple|valuation|proceeds|"
                           r"revenue|sales|eps|earnings|income|profit|loss|cash|dividend|margin|ebitda|cost|value|worth|"
-                          r"premium|coupon|yield|stake)\b",
+                          r"premium|coupon|yield|stake|target)\b",
                           re.I)),
 ]
 
@@ -103,8 +107,10 @@ ANSWER_SHAPES = {
                       r"provide|focus|pursue|align|accelerate|strengthen|unlock|allow|enable|avoid|address)|given (?:the|that|its)|"
                       r"driven by|attributable to|owing to|in light of|follows|following|result(?:ed|s)? (?:in|from)|"
                       r"in the best interests?|believes?|stem(?:s|med) from|caused by|reflects?|objective|goal|purpose|"
-                      r"will (?:provide|allow|enable|help)|doesn't align|does not align|not in compliance)\b", re.I),
-    "when": re.compile(r"\b" + MONTH + r"\s+\d{1,2}\b|\b\d{1,2}\s+" + MONTH + r"|\bQ[1-4]\b|\b(?:first|second|third|fourth)"
+                      r"will (?:provide|allow|enable|help)|doesn't align|does not align|not in compliance|in the wake of|"
+                      r"(?:necessary|needed) (?:to|for)|to meet|intended for|purposes)\b", re.I),
+    "when": re.compile(r"\b" + MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b|\b(?:month|quarter|year)[- ]end\b|\bend of (?:the )?"
+                       r"(?:month|quarter|year)\b|\bshortly\b|\b\d{1,2}\s+" + MONTH + r"|\bQ[1-4]\b|\b(?:first|second|third|fourth)"
                        r" quarter\b|\b(?:fiscal(?: year)?|FY)\s*\d{2,4}\b|\b(?:19|20)\d\d\b|\beffective\b|\bon or about\b|"
                        r"\b\d{1,2}:\d\d\b|\b[ap]\.m\.|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|"
                        r"\bwithin (?:the )?(?:next )?(?:\w+ )?(?:days?|weeks?|months?|years?)\b|\b(?:in|over) the (?:next|coming) \w+|\bsince\b|\b(?:days|weeks|months|years)\b|\bexpected to (?:close|ship|begin|start)", re.I),
@@ -116,16 +122,24 @@ ANSWER_SHAPES = {
                       r"join(?:s|ed)|led by|developed by|founded by)\b|\b(?:Inc|Corp|LLC|Ltd)\b", 0),
     "amount": re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|a third|"
                          r"a quarter)\b(?=[^.]{0,40}\b(?:shares?|units?|for every|percent|million|billion|each|held)\b)|"
-                         r"[$€£¥]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\d(?:[\d,.]*)\s?(?:%|(?:percent|million|billion|thousand|"
-                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW)\b)|\b\d+-for-\d+\b|"
+                         r"[$€£¥₹]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\b(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|CNY|RMB|HKD|SGD|INR|"
+                         r"SEK|NOK|DKK|ZAR|BRL|MXN|KRW|Rs\.?)\s?\d|\d[\d,.]*\s+of an?\s+(?:[\w-]+\s+){0,4}?(?:shares?|units?)\b|"
+                         r"\d(?:[\d,.]*)[\s-]?(?:%|(?:percent|million|billion|thousand|crores?|lakhs?|"
+                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW|[MGKT]Wh|basis points|bps|"
+                         r"square[\s-](?:feet|foot|met(?:er|re)s?|miles?)|sq\.? ?ft|acres?|hectares?|feet|foot|miles?|km|"
+                         r"(?:kilo|mega|giga|tera)watt(?:-hours?|s)?|"
+                         r"kilomet(?:er|re)s?|met(?:er|re)s?|m²)(?!\w))|\b\d+-for-\d+\b|\b(?:double|triple|halve)[ds]?\b|"
                          r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten)\b\s*\(\d+\)", re.I),
     "purpose": re.compile(r"\b(?:will be used|to be used|use of (?:the )?(?:net )?proceeds|to fund|working capital|earmarked|intends to use|"
                           r"allocated|to support|to finance|to advance|for (?:the )?(?:development|expansion|general)|will go (?:to|towards?)|"
-                          r"go (?:to|towards?)|directed (?:to|towards?))\b", re.I),
+                          r"go (?:to|towards?)|directed (?:to|towards?)|used (?:the |its |their )?(?:net )?proceeds|"
+                          r"(?:proceeds|funds) (?:were|are|will be) (?:used|applied)|applied (?:to|towards?)|intended for|"
+                          r"primarily for|to (?:repay|pay down|pay off|redeem|retire|refinance|close out)|used (?:in|for)|"
+                          r"(?:integrated|incorporated|built|installed|deployed) (?:in|into)|for use in)\b", re.I),
 }
 ANSWER_SHAPES["composition"] = re.compile(r"\bconsists? of\b|\bcompris(?:ed|es|ing)\b|\bmade up of\b|"
                                           r"\bsplit (?:into|between|among)\b|\bincludes?\b|\bdivided\b|"
-                                          r"\bstructured\b|\btranches?\b", re.I)
+                                          r"\bstructured\b|\btranches?\b|\binstal+ments?\b", re.I)
 ANSWER_SHAPES["time"] = re.compile(r"\b\d{1,2}(?::\d\d)?\s?(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d\d\b", re.I)
 ANSWER_SHAPES["yesno"] = re.compile(r"\b(?:no|not|none|other than|only|yes|will|did|has|have)\b", re.I)
 ANSWER_SHAPES["about"] = re.compile(r"\b(?:is an?|is the|leading|provider|develops|company)\b", re.I)
@@ -142,7 +156,8 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"in light of|follows|stem(?:s|med) from|caused by|will provide|doesn't align|does not align|"
                            r"reflects|view that|believes? that|to ensure|in an effort to|aimed at|with the goal|to regain|"
                            r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was)|not in compliance|"
-                           r"non-?compliance|failed to|fell below|did not meet|does not meet)\b",
+                           r"non-?compliance|failed to|fell below|did not meet|does not meet|in the wake of|(?:necessary|needed) to|"
+                           r"intended for|purposes)\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -259,6 +274,16 @@ SYNONYMS = [
     "people | participants | patients | subjects | enrolled",
     "produce | generate | mine | output",
     "ship | deliver | delivery | shipment",
+    "jv | joint venture",
+    "spac | special purpose acquisition company | blank check company",
+    "getting | receive | received | receiving | obtain",
+    "max | maximum | ceiling | cap | capped",
+    "hand over | transfer | assign | assignment",
+    "earnings | financial results | quarterly results",
+    "2 | two", "3 | three", "4 | four", "5 | five", "6 | six", "7 | seven", "8 | eight", "9 | nine", "10 | ten",
+    "11 | eleven", "12 | twelve",
+    "jan | january", "feb | february", "mar | march", "apr | april", "jun | june", "jul | july", "aug | august",
+    "sep | sept | september", "oct | october", "nov | november", "dec | december",
 ]
 
 
@@ -280,7 +305,8 @@ announce announced announcement new plan plans today year said release news upda
 # thing asked for: never its focus.
 FRAME = frozenset(tx.stem(w) for w in """trigger triggered cause caused prompt prompted long ahead reason reasons mean
 happen soon expect expected plan planned going use using used spend spending big wrong good bad large small
-old back time date last latest recent current next far""".split())
+old back time date last latest recent current next far guy guys person someone somebody anyone thing things
+happens""".split())
 FIGURES = frozenset({"net income", "net loss", "revenue", "revenues", "sales", "eps", "earnings", "ebitda", "profit",
                      "margin", "gross margin", "guidance", "dividend", "cash", "salary", "compensation", "bonus",
                      "free cash flow"})
@@ -364,6 +390,7 @@ class Question:
     wants_price: bool
     words: set[str]
     focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
+    negated: bool = False               # "which director didn't stand?": the answer says what did not happen
     names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
     agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")
     carried_only: bool = False          # a follow-up with no words (or only verbs) of its own: it leans on the last answer
@@ -381,7 +408,7 @@ class Question:
 
 
 # "ryder dividend?", "coupon on the debentures?": a question that is only a measure asks for its amount.
-MEASURE = re.compile(r"\b(?:price|ratio|proceeds|revenue|sales|eps|dividend|coupon|yield|premium|stake|valuation|"
+MEASURE = re.compile(r"\b(?:price|ratio|proceeds|revenue|sales|eps|dividend|coupon|yield|premium|stake|valuation|target|"
                      r"margin|strike|consideration|income|earnings|profit)\b", re.I)
 
 
@@ -475,9 +502,20 @@ def _agent_pattern(question: str) -> re.Pattern | None:
     return re.compile(r"\b" + stem + r"\w*\s+(?:\w+\s+)?by\b", re.I)
 
 
+NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without)\b", re.I)
+CONTRACTION = re.compile(r"\b(ca|wo|\w+)n['’]t\b", re.I)
+ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.I)
+
+
+def _plain(question: str) -> str:
+    """The question with "didn't" as "did not" (both stop words, never a concept) and "7th" as "7"."""
+    question = CONTRACTION.sub(lambda m: {"ca": "can", "wo": "will"}.get(m.group(1).lower(), m.group(1)) + " not", question)
+    return ORDINAL.sub(r"\1", question)
+
+
 def read_question(index: Index, question: str) -> Question:
     releases, company_words = find_companies(index, question)
-    content = [w for w in tx.words(question) if w not in tx.STOP_WORDS and w not in company_words]
+    content = [w for w in tx.words(_plain(question)) if w not in tx.STOP_WORDS and w not in company_words]
     concepts = concepts_of(content, index)
     kind = question_kind(question)
     focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
@@ -491,6 +529,7 @@ def read_question(index: Index, question: str) -> Question:
                     unknown_company=unknown_company(index, question, company_words),
                     wants_recent=bool(RECENT.search(question)),
                     years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
+                    negated=bool(NEGATION.search(_plain(question))),
                     words=set(tx.words(question)))
 
 
@@ -572,6 +611,7 @@ NAME = re.compile(r"\b[A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|&|of|de|and)
 NUMBER = re.compile(r"\d[\d.,]*")
 DATE = re.compile(r"\b" + MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|\b\d{1,2}\s+" + MONTH +
                   r"(?:,?\s+(?:19|20)\d\d)?|\b(?:19|20)\d\d\b")
+MULTIPLE = re.compile(r"\b(?:double|triple|quadruple|halve)[ds]?\b|\btwice\b", re.I)
 NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b(?=[^.]{0,40}\b"
                          r"(?:shares?|units?|for every|percent|million|billion)\b)", re.I)
 
@@ -584,12 +624,75 @@ def _new_information(kind: str, sentence: str, question_words: set[str]) -> bool
     if kind == "amount":
         numbers = [n.strip(".,").replace(",", "") for n in NUMBER.findall(DATE.sub(" ", sentence))]
         return any(n not in question_words and not YEAR.fullmatch(n) for n in numbers) or \
-            bool(NUMBER_WORD.search(sentence))
+            bool(NUMBER_WORD.search(sentence)) or bool(MULTIPLE.search(sentence))
     if kind in ("when", "time"):
         return any(n.strip(".,").replace(",", "") not in question_words for n in NUMBER.findall(sentence)) or \
-            bool(re.search(r"\b(?:next|coming|within|immediately|upon|later this|early|mid|end of)\b|\b" + MONTH + r"(?!\w)",
+            bool(re.search(r"\b(?:next|coming|within|immediately|upon|later this|early|mid|end of|shortly|thereafter|"
+                           r"(?:month|quarter|year)[- ]end)\b|\b" + MONTH + r"(?!\w)",
                            sentence, re.I))
     return True
+
+
+FULL_DATE = re.compile(r"\b" + MONTH + r"\s*\d{1,2}(?:st|nd|rd|th)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + MONTH +
+                       r"|\b\d{1,2}/\d{1,2}/(?:19|20)?\d\d\b|\b(?:19|20)\d\d-\d\d-\d\d\b", re.I)
+PERIOD = re.compile(r"\b" + MONTH + r"(?:\s+of)?\s+(?:19|20)\d\d\b|\bQ[1-4]\b|\b(?:first|second|third|fourth)\s+quarter\b|"
+                    r"\b(?:first|second)\s+half\b|\b(?:fiscal(?: year)?|FY)\s*\d{2,4}\b|"
+                    r"\b(?:in|by|during|until|before)\s+(?:calendar\s+)?(?:19|20)\d\d\b|\b[1-4]H\b|\bH[12]\b|\b(?:early|mid|late|end of)[- ](?:19|20)\d\d\b|"
+                    r"\b(?:month|quarter|year)[- ]end\b|\bend of (?:the )?(?:month|quarter|year)\b|\bon or about\b|"
+                    r"\b\d{1,2}:\d\d\b|\b[ap]\.m\.|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|"
+                    r"\b(?:in|over|within) the (?:next|coming)\b|\bshortly\b|\bimmediately\b", re.I)
+MONEY = re.compile(r"[$€£¥₹]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\b(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|CNY|RMB|HKD|SGD|INR|SEK|NOK|"
+                   r"DKK|ZAR|BRL|MXN|KRW|Rs\.?)\s?\d|\d[\d,.]*\s?(?:cents|dollars|euros|pounds|crores?|lakhs?|(?:USD|EUR|GBP|"
+                   r"CAD|AUD|NOK|SEK|DKK|CHF|INR)\b)", re.I)
+# "how much is X paying?", "what did it cost?": the amount asked for is money.
+MONEY_QUESTION = re.compile(r"\b(?:pay|pays|paying|paid|cost|costs|price|priced|worth|spend|spending|spent|raise|raised|"
+                            r"raising|proceeds|revenue|sales|income|profit|loss|valuation|fee|fees|salary|compensation|"
+                            r"dividend|funding|financing|cash|consideration|premium)\b", re.I)
+RATE_QUESTION = re.compile(r"\b(?:premium|discount|rate|ratio|yield|margin|stake|percent\w*|share of|multiple|%)", re.I)
+HOW_MANY = re.compile(r"\bhow many\b", re.I)
+HOW_LONG = re.compile(r"\bhow long\b|\bhow many (?:years|months|weeks|days)\b", re.I)
+DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|"
+                      r"fifty|several|many)[\s-]+(?:\w+[\s-]+)?(?:years?|months?|weeks?|days?|decades?)\b", re.I)
+# "who is the new CEO?", "who replaced him?": a person is asked for, so a company's name alone is a weak answer.
+PERSON_QUESTION = re.compile(r"\b(?:ceo|cfo|coo|cto|chief|president|chair\w*|director|officer|executive|head|lead|run|"
+                             r"running|replac\w*|succeed\w*|hire[sd]?|hiring|appoint\w*|he|she|him|her|person|manager|"
+                             r"founder|board)\b", re.I)
+STRONG_WHO = re.compile(r"\b[A-Z][a-z]+(?: [A-Z]\.)? [A-Z][a-z]+\b.*\b(?:Chief|CEO|CFO|COO|President|Chair(?:man|woman)?|"
+                        r"Director|Officer|Head|Founder|Partner|Manager)\b|\b(?:appointed|appointment|named|hired|"
+                        r"serv(?:e|es|ing|ed) as|developed by|founded by)\b")
+NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve dozen hundred hundreds thousands".split())
+
+
+def _counts(body: str, stems: set[str]) -> bool:
+    """A number followed closely by a thing the question counts: "250 small business owners" for "how many
+    small businesses"."""
+    words = tx.words(body)
+    for k, w in enumerate(words):
+        if (w.isdigit() and not YEAR.fullmatch(w)) or w in NUMBER_WORDS:
+            if any(tx.stem(v) in stems for v in words[k + 1:k + 5] if v not in tx.STOP_WORDS):
+                return True
+    return False
+
+
+def _graded_shape(q: "Question", body: str, known: set[str]) -> float:
+    """The shape of the wanted answer, graded by how specific it is: a full date over a bare year for "when",
+    money for "how much is it paying", a named person over a company suffix for "who", a count of the thing
+    asked about for "how many"."""
+    shape = _shape_score(q.kind, body, known)
+    hit = SHAPE_WEIGHT.get(q.kind, (0.1, 0.0))[0]
+    if q.kind == "when" and HOW_LONG.search(q.text):
+        if DURATION.search(body):
+            shape = hit
+    elif q.kind == "when" and shape > 0:
+        shape = hit if FULL_DATE.search(body) or PERIOD.search(body) else 0.5 * hit
+    elif q.kind == "who" and shape > 0 and PERSON_QUESTION.search(q.text) and not STRONG_WHO.search(body):
+        shape = 0.5 * hit
+    elif q.kind == "amount":
+        if MONEY_QUESTION.search(q.text) and not RATE_QUESTION.search(q.text) and shape > 0 and not MONEY.search(body):
+            shape = 0.5 * hit
+        if HOW_MANY.search(q.text) and _counts(body, {s for c in q.concepts for alt in c.alternatives for s in alt}):
+            shape = hit
+    return shape
 
 
 def _shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -> float:
@@ -614,7 +717,7 @@ def _shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -
 WEIGHTS = {
     "coverage": 0.15, "window": 0.15, "rank": 0.2, "passage": 0.15,
     "reason_coverage": -0.15, "reason_window": 0.05, "reason_passage": 0.05,
-    "shape": 2.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "table": -0.25,
+    "shape": 2.0, "lead": 0.1, "reason_lead": -0.15, "price_missing": -0.1, "negation": 0.1, "table": -0.25,
     "focus_near": 0.08, "wanted_section": 0.25, "boilerplate": -0.35, "about": -0.2, "short": -0.15, "recent": 0.15,
 }
 
@@ -696,7 +799,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             window_cov = _coverage(q.concepts, window)
             kind = int(index.sent_kind[i])
             body = DATELINE.sub("", sentence, count=1)
-            shape = _shape_score(q.kind, body, known)
+            shape = _graded_shape(q, body, known)
             if q.agent_of and shape > 0 and q.agent_of.search(sentence):
                 shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
             informative = _new_information(q.kind, body, q.words)
@@ -714,6 +817,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 "shape": shape,
                 "lead": float(i == release_start), "reason_lead": float(reason and i == release_start),
                 "price_missing": float(q.wants_price and not PRICE.search(sentence)),
+                "negation": float(q.negated and bool(NEGATION.search(_plain(sentence)))),
                 "table": float(sentence.count("|") >= 3),
                 "focus_near": float(q.focus is not None and q.focus.found_in(window)),
                 "wanted_section": float(wants_kind is not None and kind == wants_kind),
@@ -738,6 +842,8 @@ def confident(q: Question, c: Candidate) -> bool:
         return c.score >= MIN_SCORE
     if q.carried_only:  # "why are they doing it?": the release is settled; the answer needs only the right shape
         return c.score >= MIN_SCORE and c.informative and (q.kind not in ANSWER_SHAPES or c.shape > 0)
+    if (c.features or {}).get("boilerplate") and c.coverage < 0.5:
+        return False  # a disclaimer, a contact block, a wire's footer: an answer only if it says what was asked itself
     if c.global_scope and not c.rare_found:
         return False  # across all companies, only something specific (a name, a rare term) picks one release
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
