@@ -8,6 +8,7 @@ ones.
 """
 from __future__ import annotations
 
+import array
 import bisect
 import contextlib
 import hashlib
@@ -221,22 +222,24 @@ def company_facts(title: str, company: str, ticker: str, text: str, lead_words: 
     keys = {company_key(n) for n in _issuer_names(title, company, text, tags)} - {""}
     tickers = ({ticker} if ticker else set()) | ({tags[0][2]} if tags else set())
     title_words = tx.words(title)
-    lead = {w for w in lead_words.union(title_words) if w not in tx.STOP_WORDS and not w[0].isdigit()}
-    return CompanyFacts(tuple(sorted(keys)), tuple(sorted(tickers)), tuple(title_words), " ".join(sorted(lead)))
+    lead = lead_words.union(title_words)      # (the directory asks only about names: no number, no stop word)
+    return CompanyFacts(tuple(sorted(keys)), tuple(sorted(tickers)), tuple(title_words),
+                        " ".join(w for w in lead if not w[0].isdigit()))
 
 
 REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full half year annual interim fiscal results
 financial report update q1 q2 q3 q4 fy""".split())
 
 
-def build_companies(facts: list[CompanyFacts]) -> CompanyDirectory:
-    """The directory from each release's facts."""
+def build_companies(facts: list[CompanyFacts], release_df: Counter[str] | None = None) -> CompanyDirectory:
+    """The directory from each release's facts. How many releases use a word near their top (`release_df`,
+    counted from the facts unless given) tells a company's distinctive first word ("Oncolytics") from a common
+    one ("New")."""
     directory = CompanyDirectory()
-    # How many releases use a word near their top tells a company's distinctive first word ("Oncolytics") from
-    # a common one ("New").
-    release_df: Counter[str] = Counter()
-    for f in facts:
-        release_df.update(f.words.split())
+    if release_df is None:
+        release_df = Counter()
+        for f in facts:
+            release_df.update(f.words.split())
 
     def release_count(word: str) -> int:
         return release_df.get(word, 0)
@@ -281,8 +284,9 @@ class Texts(Sequence[str]):
     """Release texts, UTF-8, one after another in a buffer (a memory-mapped file): a big corpus is read from the
     page cache as quotes need it instead of being held in memory."""
 
-    def __init__(self, buffer, offsets: np.ndarray):
+    def __init__(self, buffer, offsets: np.ndarray, file=None):
         self.buffer, self.offsets = buffer, offsets
+        self.file = file    # the file behind `buffer`, when this process wrote it
         self._get = lru_cache(maxsize=64)(self._decode)
 
     def __len__(self) -> int:
@@ -302,6 +306,22 @@ class Texts(Sequence[str]):
 
     def nbytes(self) -> int:
         return int(self.offsets[-1])
+
+    def copy_to(self, out) -> None:
+        """Write all the texts to `out`: read from the file when there is one, since reading through the
+        mapping would make every page of it resident in this process."""
+        size = self.nbytes()
+        if self.file is not None:
+            self.file.seek(0)
+            while size > 0:
+                chunk = self.file.read(min(size, 1 << 24))
+                if not chunk:
+                    raise OSError("the texts file ended early")
+                out.write(chunk)
+                size -= len(chunk)
+            return
+        for lo in range(0, size, 1 << 24):
+            out.write(self.buffer[lo:min(lo + (1 << 24), size)])
 
 
 class ReleaseList(Sequence[Release]):
@@ -382,6 +402,7 @@ class SplitRelease:
     doc_terms: np.ndarray    # int32 positions in `terms`, each once per passage
     doc_counts: np.ndarray   # int32 how often each occurs in the passage
     facts: CompanyFacts
+    ids: np.ndarray | None = None   # each of `terms` as the index's term id (set by the building process)
 
 
 def compact(parts: ReleaseParts, facts: CompanyFacts) -> SplitRelease:
@@ -444,19 +465,51 @@ class _Previous:
             facts=old.company_facts[r])
 
 
-def _split_batch(batch: list[tuple[str, str, str, str]]) -> list[SplitRelease]:
-    return [_split_worker(fields) for fields in batch]
+class _Column:
+    """A growing array of one dtype: a million releases' small arrays, appended, without a million array objects
+    and without the copy that concatenating them at the end would need."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self.values = array.array({1: "b", 4: "i", 8: "q"}[self.dtype.itemsize])
+
+    def add(self, values: np.ndarray) -> None:
+        self.values.frombytes(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+
+    def numpy(self) -> np.ndarray:
+        return np.frombuffer(self.values, dtype=self.dtype) if len(self.values) else np.zeros(0, dtype=self.dtype)
+
+
+@dataclass
+class SplitBatch:
+    """Releases split together. Their stems are listed once for the batch (each release's `terms` are
+    positions in that list), so the building process looks a stem up once per batch, not once per release;
+    and the lead words are counted here, in the worker, for the company directory."""
+    terms: list[str]
+    releases: list[SplitRelease]
+    lead_words: Counter
+
+
+def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
+    releases = [_split_worker(fields) for fields in batch]
+    positions: dict[str, int] = {}
+    lead_words: Counter[str] = Counter()
+    for sr in releases:
+        sr.terms = np.array([positions.setdefault(t, len(positions)) for t in sr.terms], dtype=np.int32)
+        lead_words.update(sr.facts.words.split())
+    return SplitBatch(list(positions), releases, lead_words)
 
 
 BATCH = 32           # releases sent to a worker at once
 IN_PROCESS = 2       # batches split in this process before workers are started (a small corpus needs none)
 
 
-def _split_stream(releases: Iterable[Release], previous: _Previous | None, workers: int,
-                  bar) -> Iterator[tuple[Release, bytes, SplitRelease]]:
+def _split_stream(releases: Iterable[Release], previous: _Previous | None, workers: int, bar,
+                  on_batch) -> Iterator[tuple[Release, bytes, SplitRelease]]:
     """Each release with its release_hash and SplitRelease, in order: taken over from `previous` when it holds
-    the release, else split by `workers` processes. Reading runs at most a few batches ahead of splitting, so
-    a corpus bigger than memory streams through."""
+    the release, else split by `workers` processes (`on_batch` sees each SplitBatch as it arrives, before its
+    releases are handed out). Reading runs at most a few batches ahead of splitting, so a corpus bigger than
+    memory streams through."""
     pool = None
     ahead = 4 * max(workers, 1)
     pending: deque = deque()        # (release, hash, SplitRelease or None, batch number, position in batch)
@@ -479,15 +532,14 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             if split is None:
                 got = results[number]
                 if not isinstance(got, list):
-                    got = results[number] = got.get()
+                    batch_result = got if isinstance(got, SplitBatch) else got.get()
+                    on_batch(batch_result)
+                    got = results[number] = batch_result.releases
                 split = got[k]
                 if k == len(got) - 1:
                     del results[number]
                 bar.update()
             return release, digest, split
-
-        def waiting() -> int:
-            return sum(1 for r in results.values() if not isinstance(r, list) and not r.ready())
 
         for release in releases:
             digest = release_hash(release)
@@ -500,8 +552,8 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
                 if len(batch) >= BATCH:
                     submit()
             while pending and (pending[0][2] is not None or pending[0][3] < submitted and
-                               (isinstance(results[pending[0][3]], list) or results[pending[0][3]].ready()
-                                or len(results) > ahead)):
+                               (isinstance(results[pending[0][3]], (list, SplitBatch))
+                                or results[pending[0][3]].ready() or len(results) > ahead)):
                 yield emit()
         submit()
         while pending:
@@ -530,12 +582,28 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     meta: list[Release] = []
     hashes: list[bytes] = []
     facts: list[CompanyFacts] = []
+    release_df: Counter[str] = Counter()
     text_file = tempfile.TemporaryFile(prefix="irbot-texts-")
     text_offsets = [0]
-    starts, ends, kinds, first, stop, indptrs, terms, counts = [], [], [], [], [], [], [], []
+    starts, ends, first, stop, terms, counts = (_Column(np.int32) for _ in range(6))
+    kinds, indptrs = _Column(np.int8), _Column(np.int64)
     sentences_of, passages_of = [], []
     n_sentences = n_entries = reused = 0
-    for release, digest, sr in _split_stream(releases, previous, workers, bar):
+    def term_ids(terms: list[str]) -> np.ndarray:
+        known = list(map(vocabulary.get, terms))     # (terms are distinct)
+        if None in known:
+            for k, term_id in enumerate(known):
+                if term_id is None:
+                    known[k] = vocabulary[terms[k]] = len(vocabulary)
+        return np.array(known, dtype=np.int32)
+
+    def on_batch(batch: SplitBatch) -> None:
+        ids = term_ids(batch.terms)
+        for split in batch.releases:
+            split.ids = ids[split.terms]
+        release_df.update(batch.lead_words)
+
+    for release, digest, sr in _split_stream(releases, previous, workers, bar, on_batch):
         encoded = release.text.encode("utf-8", "surrogatepass")
         text_file.write(encoded)
         text_offsets.append(text_offsets[-1] + len(encoded))
@@ -544,37 +612,29 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
         if previous is not None and digest in previous.position:
             reused += 1
             bar.update()
-        known = list(map(vocabulary.get, sr.terms))     # a release's terms are distinct
-        if None in known:
-            for k, term_id in enumerate(known):
-                if term_id is None:
-                    known[k] = vocabulary[sr.terms[k]] = len(vocabulary)
-        ids = np.array(known, dtype=np.int32)
+        if sr.ids is None:    # taken over from the previous index
+            sr.ids = term_ids(sr.terms)
+            release_df.update(sr.facts.words.split())
+        ids = sr.ids
         facts.append(sr.facts)
         sentences_of.append(len(sr.spans))
         passages_of.append(len(sr.passages))
-        starts.append(sr.spans[:, 0])
-        ends.append(sr.spans[:, 1])
-        kinds.append(sr.kinds)
-        first.append(sr.passages[:, 0] + n_sentences)
-        stop.append(sr.passages[:, 1] + n_sentences)
-        indptrs.append(sr.doc_indptr[1:].astype(np.int64) + n_entries)
-        terms.append(ids[sr.doc_terms])
-        counts.append(sr.doc_counts)
+        starts.add(sr.spans[:, 0])
+        ends.add(sr.spans[:, 1])
+        kinds.add(sr.kinds)
+        first.add(sr.passages[:, 0] + n_sentences)
+        stop.add(sr.passages[:, 1] + n_sentences)
+        indptrs.add(sr.doc_indptr[1:].astype(np.int64) + n_entries)
+        terms.add(ids[sr.doc_terms])
+        counts.add(sr.doc_counts)
         n_sentences += len(sr.spans)
         n_entries += len(sr.doc_terms)
     bar.close()
     n = len(meta)
 
-    def joined(parts, dtype):
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
-
-    doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), joined(indptrs, np.int64)])
+    doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), indptrs.numpy()])
     del indptrs
-    doc_terms = joined(terms, np.int32)
-    del terms
-    doc_counts = joined(counts, np.int32)
-    del counts
+    doc_terms, doc_counts = terms.numpy(), counts.numpy()
     bm25 = BM25.from_counts(doc_indptr, doc_terms, doc_counts, len(vocabulary))
     sentences_of = np.array(sentences_of, dtype=np.int64)
     passages_of = np.array(passages_of, dtype=np.int64)
@@ -582,16 +642,15 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     stop_passage = np.cumsum(passages_of).astype(np.int64)
     text_file.flush()
     texts = Texts(mmap.mmap(text_file.fileno(), 0, access=mmap.ACCESS_READ) if text_offsets[-1] else b"",
-                  np.array(text_offsets, dtype=np.int64))
-    text_file.close()   # the mapping keeps the (unnamed) file's pages for as long as the index lives
+                  np.array(text_offsets, dtype=np.int64), text_file)   # (an unnamed file: gone with the index)
     index = Index(
         releases=ReleaseList(meta, texts),
         sent_release=np.repeat(np.arange(n, dtype=np.int32), sentences_of),
-        sent_start=joined(starts, np.int32), sent_end=joined(ends, np.int32), sent_kind=joined(kinds, np.int8),
+        sent_start=starts.numpy(), sent_end=ends.numpy(), sent_kind=kinds.numpy(),
         passage_release=np.repeat(np.arange(n, dtype=np.int32), passages_of),
-        passage_first=joined(first, np.int32), passage_stop=joined(stop, np.int32),
+        passage_first=first.numpy(), passage_stop=stop.numpy(),
         release_first_passage=stop_passage - passages_of, release_stop_passage=stop_passage,
-        vocabulary=vocabulary, bm25=bm25, companies=build_companies(facts), company_facts=facts,
+        vocabulary=vocabulary, bm25=bm25, companies=build_companies(facts, release_df), company_facts=facts,
         release_first_sentence=release_first_sentence,
         release_hash=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(n, 20),
         doc_indptr=doc_indptr, doc_terms=doc_terms, doc_counts=doc_counts, reused=reused,
@@ -674,8 +733,7 @@ def save_index(index: Index, path: str | os.PathLike, problems: list | None = No
                 f.seek(data_start + layout[name][0])
                 f.write(memoryview(a.reshape(-1)).cast("B") if a.nbytes else b"")
             f.seek(data_start + texts_at)
-            for lo in range(0, texts.nbytes(), 1 << 24):
-                f.write(texts.buffer[lo:min(lo + (1 << 24), texts.nbytes())])
+            texts.copy_to(f)
             f.seek(data_start + releases_at)
             pickle.dump(index.releases.meta, f, protocol=pickle.HIGHEST_PROTOCOL)
             releases_length = f.tell() - data_start - releases_at
