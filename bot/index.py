@@ -365,6 +365,7 @@ class Index:
     doc_terms: np.ndarray | None = None
     doc_counts: np.ndarray | None = None
     reused: int = 0                                    # releases taken over from a previous index
+    mapping: mmap.mmap | None = None                   # the file the arrays are mapped from, when loaded
 
     def __post_init__(self):
         self.by_id = {r.id: i for i, r in enumerate(self.releases.meta)}
@@ -397,16 +398,18 @@ class SplitRelease:
     spans: np.ndarray        # int32 (sentences, 2): character spans
     kinds: np.ndarray        # int8, one per sentence
     passages: np.ndarray     # int32 (passages, 2): sentence ranges, relative to the release
-    terms: list[str]         # the release's distinct stems, in the order first seen
+    terms: list[str] | None  # the release's distinct stems, in the order first seen (None: its batch's)
     doc_indptr: np.ndarray   # int32 (passages + 1): passage k has doc_terms[doc_indptr[k]:doc_indptr[k + 1]]
     doc_terms: np.ndarray    # int32 positions in `terms`, each once per passage
     doc_counts: np.ndarray   # int32 how often each occurs in the passage
     facts: CompanyFacts
-    ids: np.ndarray | None = None   # each of `terms` as the index's term id (set by the building process)
+    ids: np.ndarray | None = None   # each of `terms` (or its batch's) as the index's term id
 
 
-def compact(parts: ReleaseParts, facts: CompanyFacts) -> SplitRelease:
-    local: dict[str, int] = {}
+def compact(parts: ReleaseParts, facts: CompanyFacts, positions: dict[str, int] | None = None) -> SplitRelease:
+    """With `positions` (shared by a batch), the stems are numbered in it and the release's `terms` are the
+    batch's; without, in a list of the release's own."""
+    local: dict[str, int] = {} if positions is None else positions
     indptr, ids, counts = [0], [], []
     for tokens in parts.passage_tokens:
         c = Counter([local.setdefault(t, len(local)) for t in tokens])
@@ -414,15 +417,16 @@ def compact(parts: ReleaseParts, facts: CompanyFacts) -> SplitRelease:
         counts.extend(c.values())
         indptr.append(len(ids))
     return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),
-                        np.array(parts.passages, dtype=np.int32).reshape(-1, 2), list(local),
+                        np.array(parts.passages, dtype=np.int32).reshape(-1, 2),
+                        list(local) if positions is None else None,
                         np.array(indptr, dtype=np.int32), np.array(ids, dtype=np.int32),
                         np.array(counts, dtype=np.int32), facts)
 
 
-def _split_worker(fields: tuple[str, str, str, str]) -> SplitRelease:
+def _split_worker(fields: tuple[str, str, str, str], positions: dict[str, int] | None = None) -> SplitRelease:
     title, company, ticker, text = fields
     parts = split_release(text)
-    return compact(parts, company_facts(title, company, ticker, text, parts.lead_words))
+    return compact(parts, company_facts(title, company, ticker, text, parts.lead_words), positions)
 
 
 def release_hash(r: Release) -> bytes:
@@ -441,6 +445,16 @@ class _Previous:
         self.index = index
         self.position = {h.tobytes(): i for i, h in enumerate(np.asarray(index.release_hash))}
         self.words: list[str] | None = None
+        self.taken = 0
+
+    def release_pages(self) -> None:
+        """Every so many releases taken over, let the pages of the old file already read go (they are read
+        once, in order; kept, they would count against the build's memory)."""
+        self.taken += 1
+        mapping = self.index.mapping
+        if self.taken % 4096 == 0 and mapping is not None and hasattr(mapping, "madvise"):
+            with contextlib.suppress(OSError, ValueError):
+                mapping.madvise(mmap.MADV_DONTNEED)
 
     def get(self, digest: bytes) -> SplitRelease | None:
         r = self.position.get(digest)
@@ -482,8 +496,8 @@ class _Column:
 
 @dataclass
 class SplitBatch:
-    """Releases split together. Their stems are listed once for the batch (each release's `terms` are
-    positions in that list), so the building process looks a stem up once per batch, not once per release;
+    """Releases split together. Their stems are numbered once for the batch (each release's `doc_terms` are
+    positions in `terms`), so the building process looks a stem up once per batch, not once per release;
     and the lead words are counted here, in the worker, for the company directory."""
     terms: list[str]
     releases: list[SplitRelease]
@@ -491,11 +505,10 @@ class SplitBatch:
 
 
 def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
-    releases = [_split_worker(fields) for fields in batch]
     positions: dict[str, int] = {}
+    releases = [_split_worker(fields, positions) for fields in batch]
     lead_words: Counter[str] = Counter()
     for sr in releases:
-        sr.terms = np.array([positions.setdefault(t, len(positions)) for t in sr.terms], dtype=np.int32)
         lead_words.update(sr.facts.words.split())
     return SplitBatch(list(positions), releases, lead_words)
 
@@ -545,6 +558,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             digest = release_hash(release)
             split = previous.get(digest) if previous is not None else None
             if split is not None:
+                previous.release_pages()
                 pending.append((release, digest, split, -1, -1))
             else:
                 pending.append((release, digest, None, submitted, len(batch)))
@@ -600,7 +614,7 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     def on_batch(batch: SplitBatch) -> None:
         ids = term_ids(batch.terms)
         for split in batch.releases:
-            split.ids = ids[split.terms]
+            split.ids = ids
         release_df.update(batch.lead_words)
 
     for release, digest, sr in _split_stream(releases, previous, workers, bar, on_batch):
@@ -615,7 +629,6 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
         if sr.ids is None:    # taken over from the previous index
             sr.ids = term_ids(sr.terms)
             release_df.update(sr.facts.words.split())
-        ids = sr.ids
         facts.append(sr.facts)
         sentences_of.append(len(sr.spans))
         passages_of.append(len(sr.passages))
@@ -625,7 +638,7 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
         first.add(sr.passages[:, 0] + n_sentences)
         stop.add(sr.passages[:, 1] + n_sentences)
         indptrs.add(sr.doc_indptr[1:].astype(np.int64) + n_entries)
-        terms.add(ids[sr.doc_terms])
+        terms.add(sr.ids[sr.doc_terms])
         counts.add(sr.doc_counts)
         n_sentences += len(sr.spans)
         n_entries += len(sr.doc_terms)
@@ -806,7 +819,7 @@ def load_index(path: str | os.PathLike, fingerprint: str | None = None, releases
     texts = Texts(memoryview(mapped)[start + texts_at:start + texts_at + texts_length], arrays.pop("text_offsets"))
     index = Index(releases=ReleaseList(meta.get("releases", []), texts), vocabulary=meta["vocabulary"], bm25=bm25,
                   companies=meta["companies"],
-                  company_facts=meta.get("company_facts"),
+                  company_facts=meta.get("company_facts"), mapping=mapped,
                   fingerprint=header["fingerprint"], build_seconds=meta["build_seconds"],
                   **{name: arrays[name] for name in _ARRAYS})
     return index, meta["problems"]

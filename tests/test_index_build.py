@@ -1,0 +1,100 @@
+"""Building the index: worker processes change nothing but the time, a big corpus streams through (read only a
+few batches ahead of the splitting), texts live in the index file, and a rebuild that takes releases over
+builds the same company directory as a fresh build."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import index as ix
+from bot.answer import answer
+from bot.corpus import Release, load_corpus
+
+from conftest import FIXTURE_CORPUS, SHIPPED_CORPUS
+
+ARRAYS = ("sent_release", "sent_start", "sent_end", "sent_kind", "passage_release", "passage_first", "passage_stop",
+          "release_first_passage", "release_stop_passage", "doc_indptr", "doc_terms", "doc_counts")
+
+
+def real_releases() -> list[Release]:
+    return load_corpus(FIXTURE_CORPUS).releases + load_corpus(SHIPPED_CORPUS).releases
+
+
+def many_releases(n: int) -> list[Release]:
+    """n releases: the real ones again and again, each copy its own release (own id, own closing sentence)."""
+    base = real_releases()
+    return [base[k % len(base)].model_copy(update={
+        "id": f"{base[k % len(base)].id}-{k}",
+        "text": base[k % len(base)].text + f"\n\nThis copy is number {k} of the test corpus."}) for k in range(n)]
+
+
+@pytest.fixture(scope="module")
+def releases() -> list[Release]:
+    return many_releases(3 * ix.BATCH * ix.IN_PROCESS + 7)   # enough for the workers to start
+
+
+def test_worker_processes_build_exactly_what_one_process_builds(releases):
+    alone = ix.build_index(iter(releases), workers=1)
+    shared = ix.build_index(iter(releases), workers=2)
+    for name in ARRAYS:
+        assert np.array_equal(getattr(alone, name), getattr(shared, name)), name
+    assert alone.vocabulary == shared.vocabulary
+    assert alone.companies == shared.companies
+    assert [r.id for r in shared.releases.meta] == [r.id for r in releases]
+    assert answer(shared, "why is FSN delisting?").quote == answer(alone, "why is FSN delisting?").quote
+
+
+def test_reading_runs_only_a_few_batches_ahead_of_splitting():
+    """Otherwise a corpus bigger than memory would be read whole before the first release is indexed."""
+    workers = 2
+    bound = (4 * workers + 2) * ix.BATCH
+    releases = many_releases(3 * bound)
+    read = 0
+
+    def reader():
+        nonlocal read
+        for r in releases:
+            read += 1
+            yield r
+
+    bar = type("Bar", (), {"update": lambda self, n=1: None})()
+    most_ahead = 0
+    for handed, (release, _, split) in enumerate(ix._split_stream(reader(), None, workers, bar, lambda b: None), 1):
+        assert release.id == releases[handed - 1].id and len(split.spans) > 0
+        most_ahead = max(most_ahead, read - handed)
+    assert handed == len(releases)
+    assert most_ahead <= bound
+
+
+def test_texts_are_in_the_index_file_and_quotes_come_from_them(tmp_path):
+    corpus = load_corpus(FIXTURE_CORPUS)
+    built = ix.build_index(corpus, workers=1)
+    assert all(r.text == "" for r in built.releases.meta)           # metadata only in memory
+    assert [built.text(i) for i in range(len(corpus.releases))] == [r.text for r in corpus.releases]
+    ix.save_index(built, tmp_path / "x.idx")
+    loaded, _ = ix.load_index(tmp_path / "x.idx")
+    assert [r.text for r in loaded.releases] == [r.text for r in corpus.releases]
+    assert loaded.releases[-1].model_dump() == corpus.releases[-1].model_dump()
+    for question in ("why is FSN delisting?", "where will FSN trade?"):
+        a = answer(loaded, question)
+        assert a.answered and a.quote in loaded.releases[loaded.by_id[a.source.id]].text
+
+
+def test_a_rebuild_that_takes_releases_over_builds_the_same_company_directory(tmp_path, releases):
+    first = releases[:len(releases) // 2]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in first), encoding="utf-8")
+    cache = tmp_path / "cache"
+    ix.open_index(path, cache)
+    with open(path, "a", encoding="utf-8") as f:
+        for r in releases[len(first):]:
+            f.write(json.dumps(r.model_dump(mode="json")) + "\n")
+    grown = ix.open_index(path, cache).index
+    fresh = ix.build_index(load_corpus(path), workers=1)
+    assert grown.reused == len(first)
+    assert grown.companies == fresh.companies
+    for name in ARRAYS[:6]:
+        assert np.array_equal(getattr(grown, name), getattr(fresh, name)), name
