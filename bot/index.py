@@ -84,7 +84,8 @@ ABOUT_LEAD = re.compile(r"About\s+[A-Z][\w&.,'’\- ]{1,60}:\s")   # "About Acme
 def _sentence_kinds(text: str, spans: list[tuple[int, int]]) -> list[int]:
     kinds = []
     section = BODY
-    for s, e in spans:
+    boilerplate = tx.boilerplate_flags(text, spans)
+    for i, (s, e) in enumerate(spans):
         sentence = text[s:e]
         heading = tx.section_kind(sentence)
         if heading == "about" or ABOUT_LEAD.match(sentence):
@@ -98,7 +99,7 @@ def _sentence_kinds(text: str, spans: list[tuple[int, int]]) -> list[int]:
         if section != BODY:
             kinds.append(section)
         else:
-            kinds.append(BOILERPLATE if tx.is_boilerplate_sentence(sentence) else BODY)
+            kinds.append(BOILERPLATE if boilerplate[i] else BODY)
     return kinds
 
 
@@ -412,8 +413,8 @@ def compact(parts: ReleaseParts, facts: CompanyFacts, positions: dict[str, int] 
     local: dict[str, int] = {} if positions is None else positions
     indptr, ids, counts = [0], [], []
     for tokens in parts.passage_tokens:
-        c = Counter([local.setdefault(t, len(local)) for t in tokens])
-        ids.extend(c.keys())
+        c = Counter(tokens)     # (in order of first occurrence: each stem numbered once, as it first appears)
+        ids.extend([local.setdefault(t, len(local)) for t in c])
         counts.extend(c.values())
         indptr.append(len(ids))
     return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),

@@ -7,6 +7,7 @@ without a full stop, `a) ... b)` enumerations, lines glued together) are handled
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 import Stemmer
@@ -255,6 +256,29 @@ PHONE = re.compile(r"\d[\d\s().-]{8,}\d")
 def is_boilerplate_sentence(sentence: str) -> bool:
     low = sentence.lower()
     return bool(BOILERPLATE.search(low) or PHONE.search(low))
+
+
+def boilerplate_flags(text: str, spans: list[tuple[int, int]]) -> list[bool]:
+    """is_boilerplate_sentence of each span, from one scan of the whole text (a search per sentence costs more
+    in calls than in scanning): a sentence holding a whole match is boilerplate, one that no match touches is
+    not, and one that a match runs into or out of is searched on its own."""
+    low = text.lower()
+    if len(low) != len(text):   # a character whose lower case is longer: the offsets would not line up
+        return [is_boilerplate_sentence(text[s:e]) for s, e in spans]
+    inside = [False] * len(spans)
+    touched = [False] * len(spans)
+    ends = [e for _, e in spans]
+    for pattern in (BOILERPLATE, PHONE):
+        for m in pattern.finditer(low):
+            a, b = m.span()
+            i = bisect.bisect_right(ends, a)
+            while i < len(spans) and spans[i][0] < b:
+                if spans[i][0] <= a and b <= spans[i][1]:
+                    inside[i] = True
+                else:
+                    touched[i] = True
+                i += 1
+    return [inside[i] or (touched[i] and is_boilerplate_sentence(text[s:e])) for i, (s, e) in enumerate(spans)]
 
 
 def section_kind(sentence: str) -> str | None:
