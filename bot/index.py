@@ -2,9 +2,10 @@
 
 Built once per corpus content and cached on disk (keyed by a fingerprint of the files, INDEX_VERSION and a digest
 of the indexing code), so a second start on an unchanged corpus loads in a fraction of a second instead of
-re-splitting every release: the big arrays are memory-mapped, not read. When the corpus changes, the new index
-takes over every release the previous one already held (matched by a hash of its text) and splits only the new
-ones.
+re-splitting every release: the big arrays and the release texts are memory-mapped, not read. The build
+streams the corpus through worker processes, so only arrays and metadata are ever held. When the corpus changes,
+the new index takes over every release the previous one already held (matched by a hash of its text and naming
+metadata) and splits only the new ones.
 """
 from __future__ import annotations
 
@@ -696,7 +697,7 @@ def code_digest() -> str:
     """Changes whenever the code that decides what the index holds changes (splitting, stemming, scoring)."""
     h = hashlib.sha256(str(INDEX_VERSION).encode())
     here = Path(__file__).resolve().parent
-    for name in ("text.py", "index.py", "bm25.py", "corpus.py"):
+    for name in ("text.py", "sentences.py", "index.py", "bm25.py", "corpus.py"):
         try:
             h.update((here / name).read_bytes())
         except OSError:
