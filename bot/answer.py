@@ -64,8 +64,9 @@ class Answer(BaseModel):
 
 
 def cite(index: Index, release: int) -> Citation:
-    r = index.releases[release]
-    return Citation(id=r.id, title=r.title or r.text.strip().splitlines()[0][:120], company=r.company,
+    r = index.releases.meta[release]
+    title = r.title or (index.text(release).strip().splitlines() or [""])[0][:120]
+    return Citation(id=r.id, title=title, company=r.company,
                     ticker=r.ticker, exchange=r.exchange, date=r.date.isoformat() if r.date else None,
                     publisher=r.publisher, url=r.source_url)
 
@@ -157,7 +158,7 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"reflects|view that|believes? that|to ensure|in an effort to|aimed at|with the goal|to regain|"
                            r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was)|not in compliance|"
                            r"non-?compliance|failed to|fell below|did not meet|does not meet|in the wake of|(?:necessary|needed) to|"
-                           r"intended for|purposes)\b",
+                           r"intended for)\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -574,19 +575,23 @@ def company_releases(index: Index, release: int) -> set[int]:
 def _release_words(index: Index, release: int) -> frozenset[str]:
     """Unstemmed words of a release's text (for matching company names said in a follow-up)."""
     cache = index.__dict__.setdefault("_release_words", {})
-    if release not in cache:
+    words = cache.get(release)
+    if words is None:   # (a local: another thread may clear the cache meanwhile)
         if len(cache) > 1024:
             cache.clear()
-        cache[release] = frozenset(tx.words(index.text(release)))
-    return cache[release]
+        words = cache[release] = frozenset(tx.words(index.text(release)))
+    return words
 
 
 def issuer_words(index: Index, release: int) -> frozenset[str]:
     """The words of the names a release gives its issuer: never news to a "who" question."""
     cache = index.__dict__.setdefault("_issuer_words", {})
-    if release not in cache:
-        cache[release] = frozenset(w for name in issuer_names(index.releases[release]) for w in tx.words(name))
-    return cache[release]
+    words = cache.get(release)
+    if words is None:
+        if len(cache) > 4096:
+            cache.clear()
+        words = cache[release] = frozenset(w for name in issuer_names(index.releases[release]) for w in tx.words(name))
+    return words
 
 
 def release_tokens(index: Index, release: int) -> Bag:
@@ -597,8 +602,7 @@ def release_tokens(index: Index, release: int) -> Bag:
     if tokens is None:
         if len(cache) > 4096:
             cache.clear()
-        r = index.releases[release]
-        tokens = cache[release] = Bag(tx.analyze(r.title + "\n" + r.text))
+        tokens = cache[release] = Bag(tx.analyze(index.releases.meta[release].title + "\n" + index.text(release)))
     return tokens
 
 

@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,7 +179,12 @@ def _defined_as(head: str) -> re.Match | None:
     """DEFINED_AS.search(head), without trying the pattern at every capital letter: a match ends with a
     DEFINED_TAIL (a name holds no "(" or quote), and starts at the first capital of the run of name characters
     just before it; the first tail with such a run gives the first match."""
-    for tail in DEFINED_TAIL.finditer(head):
+    at = head.find("(")
+    while at >= 0:
+        tail = DEFINED_TAIL.match(head, at)      # (tails can nest: a short name may hold a "(")
+        at = head.find("(", at + 1)
+        if tail is None:
+            continue
         q = tail.start()
         while q > 0 and head[q - 1].isspace():
             q -= 1
@@ -289,7 +293,7 @@ class Texts(Sequence[str]):
     def __init__(self, buffer, offsets: np.ndarray, file=None):
         self.buffer, self.offsets = buffer, offsets
         self.file = file    # the file behind `buffer`, when this process wrote it
-        self._get = lru_cache(maxsize=64)(self._decode)
+        self._recent: dict[int, str] = {}     # a few decoded texts (an answer reads one release many times)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -304,7 +308,12 @@ class Texts(Sequence[str]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return self._get(i)
+        text = self._recent.get(i)
+        if text is None:
+            if len(self._recent) >= 64:
+                self._recent.clear()
+            text = self._recent[i] = self._decode(i)
+        return text
 
     def nbytes(self) -> int:
         return int(self.offsets[-1])
@@ -361,7 +370,7 @@ class Index:
     by_id: dict[str, int] = field(default_factory=dict)
     # What lets a later build take a release over without splitting it again (see build_index's `reuse`):
     release_first_sentence: np.ndarray | None = None   # offsets, one per release plus the end
-    release_hash: np.ndarray | None = None             # release_hash of each release (uint8, n x 20)
+    release_hash: np.ndarray | None = None             # release_digest of each release (uint8, n x 20)
     company_facts: list[CompanyFacts] | None = None
     doc_indptr: np.ndarray | None = None               # passage p's distinct terms are doc_terms[doc_indptr[p]:...]
     doc_terms: np.ndarray | None = None
@@ -431,7 +440,7 @@ def _split_worker(fields: tuple[str, str, str, str], positions: dict[str, int] |
     return compact(parts, company_facts(title, company, ticker, text, parts.lead_words), positions)
 
 
-def release_hash(r: Release) -> bytes:
+def release_digest(r: Release) -> bytes:
     """What a previous build's work on a release depends on: its text and the metadata that names its company."""
     h = hashlib.sha1()
     for part in (r.title, r.company, r.ticker):
@@ -441,7 +450,7 @@ def release_hash(r: Release) -> bytes:
 
 
 class _Previous:
-    """Releases of a previous index, by release_hash, handed back in SplitRelease form."""
+    """Releases of a previous index, by release_digest, handed back in SplitRelease form."""
 
     def __init__(self, index: Index):
         self.index = index
@@ -521,12 +530,13 @@ IN_PROCESS = 2       # batches split in this process before workers are started 
 
 def _split_stream(releases: Iterable[Release], previous: _Previous | None, workers: int, bar,
                   on_batch) -> Iterator[tuple[Release, bytes, SplitRelease]]:
-    """Each release with its release_hash and SplitRelease, in order: taken over from `previous` when it holds
+    """Each release with its release_digest and SplitRelease, in order: taken over from `previous` when it holds
     the release, else split by `workers` processes (`on_batch` sees each SplitBatch as it arrives, before its
     releases are handed out). Reading runs at most a few batches ahead of splitting, so a corpus bigger than
     memory streams through."""
     pool = None
     ahead = 4 * max(workers, 1)
+    limit = (ahead + 1) * BATCH     # releases read and not yet handed out
     pending: deque = deque()        # (release, hash, SplitRelease or None, batch number, position in batch)
     results: dict[int, object] = {}  # batch number -> AsyncResult or its list of SplitRelease
     batch: list[tuple[str, str, str, str]] = []
@@ -557,7 +567,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             return release, digest, split
 
         for release in releases:
-            digest = release_hash(release)
+            digest = release_digest(release)
             split = previous.get(digest) if previous is not None else None
             if split is not None:
                 previous.release_pages()
@@ -567,9 +577,12 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
                 batch.append((release.title, release.company, release.ticker, release.text))
                 if len(batch) >= BATCH:
                     submit()
+            if len(pending) > limit and pending[0][2] is None and pending[0][3] == submitted:
+                submit()   # releases taken over pile up behind one waiting in a batch still filling: send it
             while pending and (pending[0][2] is not None or pending[0][3] < submitted and
                                (isinstance(results[pending[0][3]], (list, SplitBatch))
-                                or results[pending[0][3]].ready() or len(results) > ahead)):
+                                or results[pending[0][3]].ready() or len(results) > ahead
+                                or len(pending) > limit)):
                 yield emit()
         submit()
         while pending:
@@ -580,12 +593,13 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
 
 
 def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, workers: int | None = None,
-                reuse: Index | None = None, total: int | None = None) -> Index:
+                reuse: Index | None = None, total: int | None = None, scratch: str | os.PathLike | None = None) -> Index:
     """The index of `corpus` (a Corpus, or releases as they are read: `total` says about how many). Releases
     that `reuse` (a previous index) already holds are taken over from it; only the others are split, in
     `workers` processes; then the matrices are assembled for the whole corpus (every score depends on the
     whole corpus through idf and the average passage length). The texts go to a temporary file as they pass,
-    so only the arrays and the releases' metadata are ever held in memory."""
+    so only the arrays and the releases' metadata are ever held in memory (in `scratch`, a folder: where the
+    index will be saved, rather than a temporary folder that may be memory)."""
     started = time.perf_counter()
     releases = corpus.releases if isinstance(corpus, Corpus) else corpus
     total = len(releases) if isinstance(releases, list) else total
@@ -599,7 +613,7 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     hashes: list[bytes] = []
     facts: list[CompanyFacts] = []
     release_df: Counter[str] = Counter()
-    text_file = tempfile.TemporaryFile(prefix="irbot-texts-")
+    text_file = tempfile.TemporaryFile(prefix="irbot-texts-", dir=scratch)
     text_offsets = [0]
     starts, ends, first, stop, terms, counts = (_Column(np.int32) for _ in range(6))
     kinds, indptrs = _Column(np.int8), _Column(np.int64)
@@ -677,8 +691,9 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
 # --- the index on disk -------------------------------------------------------------------------------------
 #
 # One file: MAGIC, the format version and a JSON header (what wrote it, for which corpus, where each part is),
-# then a pickle of the small parts (releases, vocabulary, company directory) and the big arrays, raw, which
-# are memory-mapped on load rather than read. The version, the code digest and the corpus fingerprint are
+# then a pickle of the small parts (vocabulary, company directory), the big arrays and the release texts (UTF-8),
+# raw, which are memory-mapped on load rather than read, a pickle of the releases' metadata, and one of each
+# release's company facts (read only by a later build). The version, the code digest and the corpus fingerprint are
 # checked before anything else is read: a file written by another version or for another corpus is rebuilt.
 
 MAGIC = b"IRBOT-INDEX\n"
@@ -952,8 +967,12 @@ def open_index(corpus_path: str | os.PathLike, cache_dir: str | os.PathLike | No
     problems: list = []
     releases = iter_corpus(corpus_path, problems)
     previous = _previous_for(cache_dir, where, cache_file) if use_cache and key else None
+    if use_cache and key:
+        with contextlib.suppress(OSError):
+            cache_dir.mkdir(parents=True, exist_ok=True)
     index = build_index(releases, progress=progress, reuse=previous,
-                        total=count_releases(corpus_path) if progress else None)
+                        total=count_releases(corpus_path) if progress else None,
+                        scratch=cache_dir if use_cache and key and cache_dir.is_dir() else None)
     del previous
     index.fingerprint = key
     if use_cache and key:

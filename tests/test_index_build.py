@@ -69,6 +69,44 @@ def test_reading_runs_only_a_few_batches_ahead_of_splitting():
     assert most_ahead <= bound
 
 
+def test_a_rebuild_with_one_new_release_first_still_reads_only_a_little_ahead():
+    """The new release waits in a batch of its own while every other release is taken over: that batch is sent
+    as it is rather than letting the rest of the corpus pile up behind it."""
+    workers = 2
+    bound = (4 * workers + 2) * ix.BATCH
+    releases = many_releases(3 * bound)
+    previous = ix._Previous(ix.build_index(iter(releases[1:]), workers=1))
+    read = 0
+
+    def reader():
+        nonlocal read
+        for r in releases:
+            read += 1
+            yield r
+
+    bar = type("Bar", (), {"update": lambda self, n=1: None})()
+    most_ahead = 0
+    for handed, (release, _, split) in enumerate(ix._split_stream(reader(), previous, workers, bar, lambda b: None), 1):
+        assert release.id == releases[handed - 1].id and len(split.spans) > 0
+        most_ahead = max(most_ahead, read - handed)
+    assert handed == len(releases)
+    assert most_ahead <= bound
+
+
+@pytest.mark.parametrize("head", [
+    'Acme Corp. ("Acme" or the "Company") today said',
+    'Acme Corp. (TSX: ACM) ("Acme" or the "Company") today said',
+    '(“AB (“Acme” or the “Company”) today',            # a tail inside a tail
+    'A ("NRC" or the "Company") refers to it',
+    'Hello. Acme\n("Acme" or the "Company")',
+    'no definition here (at all)',
+])
+def test_the_fast_definition_search_finds_what_the_pattern_finds(head):
+    expected = ix.DEFINED_AS.search(head)
+    got = ix._defined_as(head)
+    assert (got and (got.span(), got.groups())) == (expected and (expected.span(), expected.groups()))
+
+
 def test_texts_are_in_the_index_file_and_quotes_come_from_them(tmp_path):
     corpus = load_corpus(FIXTURE_CORPUS)
     built = ix.build_index(corpus, workers=1)
