@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -515,6 +516,10 @@ class SplitBatch:
     lead_words: Counter
 
 
+def _start_method() -> str:
+    return "spawn" if sys.platform == "win32" else "fork"
+
+
 def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
     positions: dict[str, int] = {}
     releases = [_split_worker(fields, positions) for fields in batch]
@@ -538,7 +543,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
     ahead = 4 * max(workers, 1)
     limit = (ahead + 1) * BATCH     # releases read and not yet handed out
     pending: deque = deque()        # (release, hash, SplitRelease or None, batch number, position in batch)
-    results: dict[int, object] = {}  # batch number -> AsyncResult or its list of SplitRelease
+    results: dict[int, object] = {}  # batch number -> its Future, SplitBatch, or list of SplitRelease
     batch: list[tuple[str, str, str, str]] = []
     submitted = 0
     try:
@@ -547,9 +552,8 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             if not batch:
                 return
             if pool is None and workers > 1 and submitted >= IN_PROCESS:
-                context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-                pool = context.Pool(workers)
-            results[submitted] = pool.apply_async(_split_batch, (batch,)) if pool else _split_batch(batch)
+                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()))
+            results[submitted] = pool.submit(_split_batch, batch) if pool else _split_batch(batch)
             submitted, batch = submitted + 1, []
 
         def emit():
@@ -557,7 +561,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             if split is None:
                 got = results[number]
                 if not isinstance(got, list):
-                    batch_result = got if isinstance(got, SplitBatch) else got.get()
+                    batch_result = got if isinstance(got, SplitBatch) else got.result()   # (a dead worker raises)
                     on_batch(batch_result)
                     got = results[number] = batch_result.releases
                 split = got[k]
@@ -581,7 +585,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
                 submit()   # releases taken over pile up behind one waiting in a batch still filling: send it
             while pending and (pending[0][2] is not None or pending[0][3] < submitted and
                                (isinstance(results[pending[0][3]], (list, SplitBatch))
-                                or results[pending[0][3]].ready() or len(results) > ahead
+                                or results[pending[0][3]].done() or len(results) > ahead
                                 or len(pending) > limit)):
                 yield emit()
         submit()
@@ -589,7 +593,7 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             yield emit()
     finally:
         if pool is not None:
-            pool.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, workers: int | None = None,

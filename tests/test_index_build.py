@@ -4,7 +4,8 @@ builds the same company directory as a fresh build."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -136,3 +137,20 @@ def test_a_rebuild_that_takes_releases_over_builds_the_same_company_directory(tm
     assert grown.companies == fresh.companies
     for name in ARRAYS[:6]:
         assert np.array_equal(getattr(grown, name), getattr(fresh, name)), name
+
+
+_SPLIT_BATCH = ix._split_batch
+
+
+def _dying_batch(batch):
+    """A worker that dies (killed, out of memory) on the batch holding copy number 100."""
+    if any(fields[3].endswith("number 100 of the test corpus.") for fields in batch):
+        os._exit(9)
+    return _SPLIT_BATCH(batch)
+
+
+def test_a_worker_that_dies_fails_the_build_instead_of_hanging(monkeypatch, releases):
+    monkeypatch.setattr(ix, "_start_method", lambda: "fork")      # (the children see this module's stand-in)
+    monkeypatch.setattr(ix, "_split_batch", _dying_batch)
+    with pytest.raises(BrokenProcessPool):
+        ix.build_index(iter(releases), workers=2)
