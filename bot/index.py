@@ -637,32 +637,33 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
             split.ids = ids
         release_df.update(batch.lead_words)
 
-    for release, digest, sr in _split_stream(releases, previous, workers, bar, on_batch):
-        encoded = release.text.encode("utf-8", "surrogatepass")
-        text_file.write(encoded)
-        text_offsets.append(text_offsets[-1] + len(encoded))
-        meta.append(release.model_copy(update={"text": ""}))
-        hashes.append(digest)
-        if previous is not None and digest in previous.position:
-            reused += 1
-            bar.update()
-        if sr.ids is None:    # taken over from the previous index
-            sr.ids = term_ids(sr.terms)
-            release_df.update(sr.facts.words.split())
-        facts.append(sr.facts)
-        sentences_of.append(len(sr.spans))
-        passages_of.append(len(sr.passages))
-        starts.add(sr.spans[:, 0])
-        ends.add(sr.spans[:, 1])
-        kinds.add(sr.kinds)
-        first.add(sr.passages[:, 0] + n_sentences)
-        stop.add(sr.passages[:, 1] + n_sentences)
-        indptrs.add(sr.doc_indptr[1:].astype(np.int64) + n_entries)
-        terms.add(sr.ids[sr.doc_terms])
-        counts.add(sr.doc_counts)
-        n_sentences += len(sr.spans)
-        n_entries += len(sr.doc_terms)
-    bar.close()
+    stream = _split_stream(releases, previous, workers, bar, on_batch)
+    with contextlib.closing(stream), bar:   # (on an error too: the workers stop, the bar ends)
+        for release, digest, sr in stream:
+            encoded = release.text.encode("utf-8", "surrogatepass")
+            text_file.write(encoded)
+            text_offsets.append(text_offsets[-1] + len(encoded))
+            meta.append(release.model_copy(update={"text": ""}))
+            hashes.append(digest)
+            if previous is not None and digest in previous.position:
+                reused += 1
+                bar.update()
+            if sr.ids is None:    # taken over from the previous index
+                sr.ids = term_ids(sr.terms)
+                release_df.update(sr.facts.words.split())
+            facts.append(sr.facts)
+            sentences_of.append(len(sr.spans))
+            passages_of.append(len(sr.passages))
+            starts.add(sr.spans[:, 0])
+            ends.add(sr.spans[:, 1])
+            kinds.add(sr.kinds)
+            first.add(sr.passages[:, 0] + n_sentences)
+            stop.add(sr.passages[:, 1] + n_sentences)
+            indptrs.add(sr.doc_indptr[1:].astype(np.int64) + n_entries)
+            terms.add(sr.ids[sr.doc_terms])
+            counts.add(sr.doc_counts)
+            n_sentences += len(sr.spans)
+            n_entries += len(sr.doc_terms)
     n = len(meta)
 
     doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), indptrs.numpy()])
