@@ -102,6 +102,9 @@ QUESTION_KINDS = [
 ]
 
 MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+# "$5", "C$2.10", "INR 9.94": an amount of money, by its currency (shared by the amount shape and MONEY).
+CURRENCY_AMOUNT = (r"[$€£¥₹]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\b(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|CNY|RMB|HKD|SGD|"
+                   r"INR|SEK|NOK|DKK|ZAR|BRL|MXN|KRW|Rs\.?)\s?\d")
 ANSWER_SHAPES = {
     "why": re.compile(r"\b(?:due to|because|as a result|in order to|intended to|intends to|primarily to|reasons?|so that|"
                       r"aim(?:s|ed)? to|designed to|to (?:bring|regain|maintain|comply|support|fund|reduce|improve|enhance|"
@@ -123,8 +126,7 @@ ANSWER_SHAPES = {
                       r"join(?:s|ed)|led by|developed by|founded by)\b|\b(?:Inc|Corp|LLC|Ltd)\b", 0),
     "amount": re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|a third|"
                          r"a quarter)\b(?=[^.]{0,40}\b(?:shares?|units?|for every|percent|million|billion|each|held)\b)|"
-                         r"[$€£¥₹]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\b(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|CNY|RMB|HKD|SGD|INR|"
-                         r"SEK|NOK|DKK|ZAR|BRL|MXN|KRW|Rs\.?)\s?\d|\d[\d,.]*\s+of an?\s+(?:[\w-]+\s+){0,4}?(?:shares?|units?)\b|"
+                         + CURRENCY_AMOUNT + r"|\d[\d,.]*\s+of an?\s+(?:[\w-]+\s+){0,4}?(?:shares?|units?)\b|"
                          r"\d(?:[\d,.]*)[\s-]?(?:%|(?:percent|million|billion|thousand|crores?|lakhs?|"
                          r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW|[MGKT]Wh|basis points|bps|"
                          r"square[\s-](?:feet|foot|met(?:er|re)s?|miles?)|sq\.? ?ft|acres?|hectares?|feet|foot|miles?|km|"
@@ -645,8 +647,7 @@ PERIOD = re.compile(r"\b" + MONTH + r"(?:\s+of)?\s+(?:19|20)\d\d\b|\bQ[1-4]\b|\b
                     r"\b(?:month|quarter|year)[- ]end\b|\bend of (?:the )?(?:month|quarter|year)\b|\bon or about\b|"
                     r"\b\d{1,2}:\d\d\b|\b[ap]\.m\.|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|"
                     r"\b(?:in|over|within) the (?:next|coming)\b|\bshortly\b|\bimmediately\b", re.I)
-MONEY = re.compile(r"[$€£¥₹]\s?\d|\b(?:C|A|US|CA|NZ|HK)\$\s?\d|\b(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|CNY|RMB|HKD|SGD|INR|SEK|NOK|"
-                   r"DKK|ZAR|BRL|MXN|KRW|Rs\.?)\s?\d|\d[\d,.]*\s?(?:cents|dollars|euros|pounds|crores?|lakhs?|(?:USD|EUR|GBP|"
+MONEY = re.compile(CURRENCY_AMOUNT + r"|\d[\d,.]*\s?(?:cents|dollars|euros|pounds|crores?|lakhs?|(?:USD|EUR|GBP|"
                    r"CAD|AUD|NOK|SEK|DKK|CHF|INR)\b)", re.I)
 # "how much is X paying?", "what did it cost?": the amount asked for is money.
 MONEY_QUESTION = re.compile(r"\b(?:pay|pays|paying|paid|cost|costs|price|priced|worth|spend|spending|spent|raise|raised|"

@@ -238,15 +238,10 @@ REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full 
 financial report update q1 q2 q3 q4 fy""".split())
 
 
-def build_companies(facts: list[CompanyFacts], release_df: Counter[str] | None = None) -> CompanyDirectory:
-    """The directory from each release's facts. How many releases use a word near their top (`release_df`,
-    counted from the facts unless given) tells a company's distinctive first word ("Oncolytics") from a common
-    one ("New")."""
+def build_companies(facts: list[CompanyFacts], release_df: Counter[str]) -> CompanyDirectory:
+    """The directory from each release's facts. How many releases use a word near their top (`release_df`, the
+    count of their `words`) tells a company's distinctive first word ("Oncolytics") from a common one ("New")."""
     directory = CompanyDirectory()
-    if release_df is None:
-        release_df = Counter()
-        for f in facts:
-            release_df.update(f.words.split())
 
     def release_count(word: str) -> int:
         return release_df.get(word, 0)

@@ -310,25 +310,13 @@ class _Paragraph:
             i = self.skip_bracket(i)
             has = i < len(buf) or fill(i)
         else:
-            while has and (buf[i][V] in TERMINALS or buf[i][V] in CLOSING_BRACKETS):
-                i += 1
-                has = i < len(buf) or fill(i)
-                if not has:
-                    break
-                if after is None:
-                    after = buf[i - 1][V]
+            i, has, after = self._past_terminals(i, has, after)
             if has and buf[i][V] in CLOSING_QUOTES and buf[i][GLUED]:
                 i += 1
                 has = i < len(buf) or fill(i)
                 if has and after is None:
                     after = buf[i - 1][V]
-            while has and (buf[i][V] in TERMINALS or buf[i][V] in CLOSING_BRACKETS):
-                i += 1
-                has = i < len(buf) or fill(i)
-                if not has:
-                    break
-                if after is None:
-                    after = buf[i - 1][V]
+            i, has, after = self._past_terminals(i, has, after)
             if has and buf[i][V] in OPENING_BRACKETS:
                 after = buf[i][V]
         if not has:
@@ -337,6 +325,18 @@ class _Paragraph:
         if after is None:
             after = nxt
         return i, self._splits(i, first, before, after, nxt, buf[i][GLUED])
+
+    def _past_terminals(self, i: int, has: bool, after: str | None) -> tuple[int, bool, str | None]:
+        """Move over a run of terminals and closing brackets; `after` becomes the first token moved past."""
+        buf, fill = self.buf, self.fill
+        while has and (buf[i][V] in TERMINALS or buf[i][V] in CLOSING_BRACKETS):
+            i += 1
+            has = i < len(buf) or fill(i)
+            if not has:
+                break
+            if after is None:
+                after = buf[i - 1][V]
+        return i, has, after
 
     def _splits(self, i: int, first: bool, before: str, after: str, nxt: str, glued: bool) -> bool:
         """syntok's rules, in its order, for a terminal between `before` and the next token `nxt`."""

@@ -48,11 +48,12 @@ def test_worker_processes_build_exactly_what_one_process_builds(releases):
     assert answer(shared, "why is FSN delisting?").quote == answer(alone, "why is FSN delisting?").quote
 
 
-def test_reading_runs_only_a_few_batches_ahead_of_splitting():
-    """Otherwise a corpus bigger than memory would be read whole before the first release is indexed."""
-    workers = 2
-    bound = (4 * workers + 2) * ix.BATCH
-    releases = many_releases(3 * bound)
+WORKERS = 2
+AHEAD_BOUND = (4 * WORKERS + 2) * ix.BATCH     # releases read and not yet handed out
+
+
+def most_read_ahead(releases: list[Release], previous) -> int:
+    """Stream `releases` through the splitting; how far reading ever got ahead of the releases handed out."""
     read = 0
 
     def reader():
@@ -63,35 +64,25 @@ def test_reading_runs_only_a_few_batches_ahead_of_splitting():
 
     bar = type("Bar", (), {"update": lambda self, n=1: None})()
     most_ahead = 0
-    for handed, (release, _, split) in enumerate(ix._split_stream(reader(), None, workers, bar, lambda b: None), 1):
+    stream = ix._split_stream(reader(), previous, WORKERS, bar, lambda b: None)
+    for handed, (release, _, split) in enumerate(stream, 1):
         assert release.id == releases[handed - 1].id and len(split.spans) > 0
         most_ahead = max(most_ahead, read - handed)
     assert handed == len(releases)
-    assert most_ahead <= bound
+    return most_ahead
+
+
+def test_reading_runs_only_a_few_batches_ahead_of_splitting():
+    """Otherwise a corpus bigger than memory would be read whole before the first release is indexed."""
+    assert most_read_ahead(many_releases(3 * AHEAD_BOUND), None) <= AHEAD_BOUND
 
 
 def test_a_rebuild_with_one_new_release_first_still_reads_only_a_little_ahead():
     """The new release waits in a batch of its own while every other release is taken over: that batch is sent
     as it is rather than letting the rest of the corpus pile up behind it."""
-    workers = 2
-    bound = (4 * workers + 2) * ix.BATCH
-    releases = many_releases(3 * bound)
+    releases = many_releases(3 * AHEAD_BOUND)
     previous = ix._Previous(ix.build_index(iter(releases[1:]), workers=1))
-    read = 0
-
-    def reader():
-        nonlocal read
-        for r in releases:
-            read += 1
-            yield r
-
-    bar = type("Bar", (), {"update": lambda self, n=1: None})()
-    most_ahead = 0
-    for handed, (release, _, split) in enumerate(ix._split_stream(reader(), previous, workers, bar, lambda b: None), 1):
-        assert release.id == releases[handed - 1].id and len(split.spans) > 0
-        most_ahead = max(most_ahead, read - handed)
-    assert handed == len(releases)
-    assert most_ahead <= bound
+    assert most_read_ahead(releases, previous) <= AHEAD_BOUND
 
 
 @pytest.mark.parametrize("head", [
