@@ -25,9 +25,10 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,9 @@ class CompanyFacts:
     words: str                     # its distinct words near the top (title and lead), space-separated
 
 
+_NUMBER_START = re.compile(r"\d").match
+
+
 def company_facts(title: str, company: str, ticker: str, text: str, lead_words: set[str]) -> CompanyFacts:
     tags = ticker_tags(text[:1500])
     keys = {company_key(n) for n in _issuer_names(title, company, text, tags)} - {""}
@@ -231,14 +235,14 @@ def company_facts(title: str, company: str, ticker: str, text: str, lead_words: 
     title_words = tx.words(title)
     lead = lead_words.union(title_words)      # (the directory asks only about names: no number, no stop word)
     return CompanyFacts(tuple(sorted(keys)), tuple(sorted(tickers)), tuple(title_words),
-                        " ".join(w for w in lead if not w[0].isdigit()))
+                        " ".join(filterfalse(_NUMBER_START, lead)))
 
 
 REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full half year annual interim fiscal results
 financial report update q1 q2 q3 q4 fy""".split())
 
 
-def build_companies(facts: list[CompanyFacts], release_df: Counter[str]) -> CompanyDirectory:
+def build_companies(facts: list[CompanyFacts], release_df: Mapping[str, int] | _WordCounts) -> CompanyDirectory:
     """The directory from each release's facts. How many releases use a word near their top (`release_df`, the
     count of their `words`) tells a company's distinctive first word ("Oncolytics") from a common one ("New")."""
     directory = CompanyDirectory()
@@ -413,14 +417,22 @@ class SplitRelease:
     ids: np.ndarray | None = None   # each of `terms` (or its batch's) as the index's term id
 
 
-def compact(parts: ReleaseParts, facts: CompanyFacts, positions: dict[str, int] | None = None) -> SplitRelease:
+class _Numbering(dict):
+    """stem -> its number, a new stem taking the next one (looked up at C speed; only a new stem runs Python)."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = len(self)
+        return value
+
+
+def compact(parts: ReleaseParts, facts: CompanyFacts, positions: _Numbering | None = None) -> SplitRelease:
     """With `positions` (shared by a batch), the stems are numbered in it and the release's `terms` are the
     batch's; without, in a list of the release's own."""
-    local: dict[str, int] = {} if positions is None else positions
+    local = _Numbering() if positions is None else positions
     indptr, ids, counts = [0], [], []
     for tokens in parts.passage_tokens:
         c = Counter(tokens)     # (in order of first occurrence: each stem numbered once, as it first appears)
-        ids.extend([local.setdefault(t, len(local)) for t in c])
+        ids.extend(map(local.__getitem__, c))
         counts.extend(c.values())
         indptr.append(len(ids))
     return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),
@@ -430,7 +442,7 @@ def compact(parts: ReleaseParts, facts: CompanyFacts, positions: dict[str, int] 
                         np.array(counts, dtype=np.int32), facts)
 
 
-def _split_worker(fields: tuple[str, str, str, str], positions: dict[str, int] | None = None) -> SplitRelease:
+def _split_worker(fields: tuple[str, str, str, str], positions: _Numbering | None = None) -> SplitRelease:
     title, company, ticker, text = fields
     parts = split_release(text)
     return compact(parts, company_facts(title, company, ticker, text, parts.lead_words), positions)
@@ -516,7 +528,7 @@ def _start_method() -> str:
 
 
 def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
-    positions: dict[str, int] = {}
+    positions = _Numbering()
     releases = [_split_worker(fields, positions) for fields in batch]
     lead_words: Counter[str] = Counter()
     for sr in releases:
@@ -591,6 +603,33 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _ids(vocabulary: dict[str, int], words: list[str]) -> np.ndarray:
+    """Each of `words` (distinct) as its id in `vocabulary`, a new word taking the next one."""
+    for word in filterfalse(vocabulary.__contains__, words):    # (the new ones, in order, found at C speed)
+        vocabulary[word] = len(vocabulary)
+    return np.fromiter(map(vocabulary.__getitem__, words), dtype=np.int32, count=len(words))
+
+
+class _WordCounts:
+    """How many releases use each word near their top (for build_companies), counted a batch at a time in an
+    array rather than word by word in a Counter."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+        self.counts = np.zeros(1 << 16, dtype=np.int64)
+
+    def add(self, words: list[str], counts: list[int]) -> None:
+        ids = _ids(self.ids, words)
+        if len(self.ids) > len(self.counts):
+            self.counts = np.concatenate([self.counts, np.zeros(max(len(self.ids), len(self.counts)),
+                                                                dtype=np.int64)])
+        self.counts[ids] += counts      # (the words are distinct: no id twice)
+
+    def get(self, word: str, default: int = 0) -> int:
+        i = self.ids.get(word)
+        return default if i is None else int(self.counts[i])
+
+
 def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, workers: int | None = None,
                 reuse: Index | None = None, total: int | None = None, scratch: str | os.PathLike | None = None) -> Index:
     """The index of `corpus` (a Corpus, or releases as they are read: `total` says about how many). Releases
@@ -611,26 +650,18 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     meta: list[Release] = []
     hashes: list[bytes] = []
     facts: list[CompanyFacts] = []
-    release_df: Counter[str] = Counter()
+    release_df = _WordCounts()
     text_file = tempfile.TemporaryFile(prefix="irbot-texts-", dir=scratch)
     text_offsets = [0]
     starts, ends, first, stop, terms, counts = (_Column(np.int32) for _ in range(6))
     kinds, indptrs = _Column(np.int8), _Column(np.int64)
     sentences_of, passages_of = [], []
     n_sentences = n_entries = reused = 0
-    def term_ids(terms: list[str]) -> np.ndarray:
-        known = list(map(vocabulary.get, terms))     # (terms are distinct)
-        if None in known:
-            for k, term_id in enumerate(known):
-                if term_id is None:
-                    known[k] = vocabulary[terms[k]] = len(vocabulary)
-        return np.array(known, dtype=np.int32)
-
     def on_batch(batch: SplitBatch) -> None:
-        ids = term_ids(batch.terms)
+        ids = _ids(vocabulary, batch.terms)
         for split in batch.releases:
             split.ids = ids
-        release_df.update(batch.lead_words)
+        release_df.add(list(batch.lead_words), list(batch.lead_words.values()))
 
     stream = _split_stream(releases, previous, workers, bar, on_batch)
     with contextlib.closing(stream), bar:   # (on an error too: the workers stop, the bar ends)
@@ -644,8 +675,9 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
                 reused += 1
                 bar.update()
             if sr.ids is None:    # taken over from the previous index
-                sr.ids = term_ids(sr.terms)
-                release_df.update(sr.facts.words.split())
+                sr.ids = _ids(vocabulary, sr.terms)
+                lead = sr.facts.words.split()
+                release_df.add(lead, [1] * len(lead))
             facts.append(sr.facts)
             sentences_of.append(len(sr.spans))
             passages_of.append(len(sr.passages))

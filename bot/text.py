@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
+from itertools import filterfalse
 
 import Stemmer
 
@@ -31,10 +33,16 @@ going go gonna us now much many want wants wanted supposed exactly actually kind
 happening happened doing done gotten hey hi thanks thank
 """.split())
 
-TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:[kmb]n?\b)?|[^\W\d_]+\d*[^\W_]*", re.UNICODE)
+# A word starts with a letter and runs on through letters and digits; a number is digits with separators and
+# perhaps a scale suffix. (Words first: most tokens are words, and the two never start alike.)
+TOKEN = re.compile(r"[^\W\d_][^\W_]*|\d+(?:[.,]\d+)*(?:(?:k|mn?|bn?)\b)?")
 SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 DIGIT = re.compile(r"\d")
-NUMBER_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)([kmb]n?)$")
+NUMBER_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)(k|mn?|bn?)$")     # (not "kn": 30kn is a force)
+# What words() rewrites shows in the text as one of these: a number with a separator or a suffix, or a long
+# scale word. Without any, the tokens stand as they are.
+REWRITTEN = re.compile(r"\d[,kmb]|thousand|million|billion")
+LONG_SCALE = frozenset(w for w in SCALE if len(w) > 2)
 
 
 class _Stems(dict):
@@ -63,11 +71,13 @@ def words(text: str) -> list[str]:
     as well, so `$350K`, `$350,000` and `350 thousand` share the token `350000`."""
     low = text.lower()
     tokens = TOKEN.findall(low)
-    if not DIGIT.search(low):   # no number: no token to rewrite (half of all paragraphs)
+    if not REWRITTEN.search(low):   # (two paragraphs in three)
         return tokens
-    special = [i for i, t in enumerate(tokens) if t[0].isdigit() or t in SCALE]   # the rest stand as they are
-    if not special:
+    changing = [t for t in set(tokens)
+                if t in LONG_SCALE or (t[0].isdigit() and ("," in t or t[-1] in "kmbn"))]
+    if not changing:
         return tokens
+    special = sorted(i for t in changing for i in _positions(tokens, t))    # the rest stand as they are
     out: list[str] = []
     done = 0
     for i in special:
@@ -90,13 +100,23 @@ def words(text: str) -> list[str]:
     return out
 
 
+def _positions(items: list[str], item: str) -> Iterator[int]:
+    at = items.index(item)
+    while True:
+        yield at
+        try:
+            at = items.index(item, at + 1)
+        except ValueError:
+            return
+
+
 def analyze(text: str) -> list[str]:
     """Stemmed content tokens: what BM25 indexes and what a question is matched with."""
     return stems(words(text))
 
 
 def stems(tokens: list[str]) -> list[str]:
-    return [STEMS[w] for w in tokens if w not in STOP_WORDS]
+    return list(map(STEMS.__getitem__, filterfalse(STOP_WORDS.__contains__, tokens)))
 
 
 # --- sentences ---------------------------------------------------------------------------------------------
@@ -111,7 +131,7 @@ GLUED_HINT = re.compile(r"[.!?][A-Z][a-z]")
 # Where syntok cut too early: after "No." before a number, after a state abbreviation in a dateline
 # ("EDEN PRAIRIE, Minn. - (NewMediaWire) -"), or before a piece that goes on in lower case.
 GLUE_BACK_END = re.compile(r"(?:\bNos?\.|\b[A-Z][a-z]{1,4}\.)$")
-GLUE_BACK_START = re.compile(r"^(?:\d|[-–—(]|[a-z])")
+GLUE_BACK_START = re.compile(r"\d|[-–—(]|[a-z]")     # (used with match: at the start)
 MAX_SENTENCE = 1000
 
 
@@ -159,13 +179,15 @@ def _in_web_address(text: str, pos: int) -> bool:
 def _glue_back(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in spans:
-        previous = text[out[-1][0]:out[-1][1]] if out else ""
-        if out and "\n" not in text[out[-1][1]:s] and (
-                previous.lower().endswith("www.") or
-                GLUE_BACK_END.search(previous) and GLUE_BACK_START.match(text[s:e])):
-            out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
+        if out:
+            ps, pe = out[-1]
+            # (GLUE_BACK_END matches at most 6 characters: the last 8 of a sentence decide it, word boundary too)
+            if text.find("\n", pe, s) < 0 and (
+                    (pe - ps >= 4 and text[pe - 4:pe].lower() == "www.") or
+                    GLUE_BACK_END.search(text[max(ps, pe - 8):pe]) and GLUE_BACK_START.match(text, s, e)):
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
     return out
 
 
@@ -198,22 +220,35 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int] | None:
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of each sentence of `text`, in order."""
     spans: list[tuple[int, int]] = []
-    enumerations, glued = ENUMERATION_HINT.search(text), GLUED_HINT.search(text)
+    # Where each of the three can match at all, from one scan of the text: most sentences are left alone.
+    enumerations = [m.start() for m in ENUMERATION_HINT.finditer(text)]
+    glued = [m.start() for m in GLUED_HINT.finditer(text)]
     urls = "http" in text or "www." in text
     for s, e in _glue_back(text, raw_spans(text)):
-        pieces = _split_lines(text, s, e) if "\n" in text[s:e] else [(s, e)]
-        if enumerations:
+        pieces = _split_lines(text, s, e) if text.find("\n", s, e) >= 0 else [(s, e)]
+        if enumerations and _any_between(enumerations, s - 1, e):   # (its lookbehind may see s - 1)
             pieces = _split_pattern(text, pieces, ENUMERATION)
-        if glued:
+        if glued and _any_between(glued, s - 4, e):
             pieces = _split_pattern(text, pieces, GLUED)
-        if urls:
+        if urls and (text.find("://", s, e) >= 0 or text.find("www.", s, e) >= 0):
             pieces = _split_pattern(text, pieces, URL_THEN_WORD, keep=True)
         for ps, pe in pieces:
+            if pe - ps <= MAX_SENTENCE:
+                span = _trim(text, ps, pe)
+                if span:
+                    spans.append(span)
+                continue
             for ls, le in _split_long(text, ps, pe):
                 span = _trim(text, ls, le)
                 if span:
                     spans.append(span)
     return spans
+
+
+def _any_between(positions: list[int], lo: int, hi: int) -> bool:
+    """Whether a sorted list holds a position in [lo, hi)."""
+    k = bisect.bisect_left(positions, lo)
+    return k < len(positions) and positions[k] < hi
 
 
 def split_sentences(text: str) -> list[str]:

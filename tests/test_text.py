@@ -91,3 +91,17 @@ def test_questions_and_releases_are_analysed_alike():
     assert "why" not in question and "is" not in question
     assert set(question) <= set(release)
     assert tx.words("200,000 shares") == ["200000", "shares"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("$350K grant", ["350", "350000", "grant"]),
+    ("1,200 million units", ["1200", "million", "1200000000", "units"]),
+    ("a 2.5bn loan and 40 m", ["a", "2.5", "2500000000", "loan", "and", "40", "m"]),
+    ("rated for a 30kn load", ["rated", "for", "a", "30", "kn", "load"]),     # a unit, not a scale
+    ("Q3 2025: 12,5 and x1,500", ["q3", "2025", "125", "and", "x1", "500"]),
+])
+def test_amounts_are_spelled_out_the_same_way_everywhere(text, expected):
+    """`$350K`, `$350,000` and `350 thousand` meet; a word that only looks like an amount ("30kn") neither
+    fails the build nor the question."""
+    assert tx.words(text) == expected
+    assert tx.analyze(text)      # (no error on any of them)
