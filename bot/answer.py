@@ -278,6 +278,8 @@ SYNONYMS = [
     "produce | generate | mine | output",
     "ship | deliver | delivery | shipment",
     "jv | joint venture",
+    "merge | merger | merging | business combination | combine | combination",
+    "capex | capital expenditures | capital expenditure | capital budget | capital spending | capital program",
     "spac | special purpose acquisition company | blank check company",
     "getting | receive | received | receiving | obtain",
     "max | maximum | ceiling | cap | capped",
@@ -313,6 +315,10 @@ happens""".split())
 FIGURES = frozenset({"net income", "net loss", "revenue", "revenues", "sales", "eps", "earnings", "ebitda", "profit",
                      "margin", "gross margin", "guidance", "dividend", "cash", "salary", "compensation", "bonus",
                      "free cash flow"})
+# What an amount can be the amount of: asked "how much will the split cost?", a number is the answer only where the
+# release names the cost (the split's ratio is no cost).
+# (Not "price": a price is told as "$17.50 per share" without the word.)
+MEASURES = FIGURES | {"cost", "costs", "fee", "fees", "proceeds", "valuation"}
 # Verbs are what investors paraphrase most ("shutting down" for "wind down", "buying" for "acquire"); the thing
 # asked for is a noun. So a question's focus is its first content word that is not one of these common verbs.
 VERBS = frozenset(tx.stem(w) for w in """accept acquire add agree aim allow announce appoint approve ask become begin
@@ -392,7 +398,7 @@ class Question:
     years: list[str]
     wants_price: bool
     words: set[str]
-    focus_is_measure: bool = False      # the focus names a reported figure: net income, EPS, revenue ...
+    measure: Concept | None = None      # the figure it asks the amount of: net income, EPS, a cost, a price ...
     negated: bool = False               # "which director didn't stand?": the answer says what did not happen
     names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
     agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")
@@ -523,10 +529,10 @@ def read_question(index: Index, question: str) -> Question:
     kind = question_kind(question)
     focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
                   and not c.word.isdigit()), None)
-    focus_is_measure = focus is not None and focus.word.lower() in FIGURES
+    measure = next((c for c in concepts if c.word.lower() in MEASURES), None)
     capitalised = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b", question.strip())}
     names = [c for c in concepts if c.word in capitalised and c.word not in company_words]
-    return Question(text=question, kind=kind, concepts=concepts, focus=focus, focus_is_measure=focus_is_measure,
+    return Question(text=question, kind=kind, concepts=concepts, focus=focus, measure=measure,
                     names=names, agent_of=_agent_pattern(question),
                     releases=releases, company_words=company_words,
                     unknown_company=unknown_company(index, question, company_words),
@@ -560,6 +566,8 @@ class Candidate:
     shape: float = 0.0        # how much it has the shape of the wanted answer
     global_scope: bool = False  # found searching every release, no company named or in context
     rare_found: bool = False    # a rare concept of the question is in its passage
+    rest_found: bool = True     # ... and something else it asks about is in the sentence or the one before it
+    measure_near: bool = True   # the figure asked about is named in the sentence or the one before it
     features: dict | None = None
 
 
@@ -751,9 +759,12 @@ class PassageScores:
 def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores: PassageScores) -> list[Candidate]:
     passages, local = scores.of(releases)
     section_question = q.kind in ("about", "contact") and releases is not None  # "what does Fusion do?"
-    if not len(local) or (local.max() <= 0 and not section_question):
-        return []
     single_release = releases is not None and len(releases) == 1
+    # A follow-up with nothing of its own ("why are they moving there?") reads its settled release whole, even
+    # when none of the words it carries is in it: the answer's shape decides (see `confident`).
+    settled = q.carried_only and single_release
+    if not len(local) or (local.max() <= 0 and not section_question and not settled):
+        return []
     k = len(local) if single_release or section_question else min(TOP_PASSAGES, len(local))
     top_local = top_k(local, k)
     top = top_local if passages is None else passages[top_local]
@@ -813,6 +824,12 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
             else:  # the focus, in other words: the rest of the question well covered by the release
                 has_focus = q.focus.found_in(passage_tokens) or q.focus.found_in(release_tokens(index, release)) \
                     or release_coverage(release) >= FOCUS_ESCAPE
+            if not has_focus and q.kind in SHAPE_WEIGHT and shape >= SHAPE_WEIGHT[q.kind][0]:
+                # The focus paraphrased ("strike" for "exercisable at", "room" for "availability"): the sentence
+                # has the full shape of the wanted answer and, beside it, everything else the question names.
+                others = [c for c in q.concepts if c is not q.focus and not c.word.isdigit()
+                          and c.alternatives[0][0] not in GENERIC | FRAME | VERBS]
+                has_focus = bool(others) and all(c.found_in(window) for c in others)
             has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
             reason = q.kind in ("why", "purpose")
             f = {
@@ -836,7 +853,10 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 sentence=i, score=score, coverage=cov, window_coverage=window_cov, passage_coverage=passage_cov,
                 has_focus=has_focus, release=int(index.sent_release[i]), informative=informative, shape=shape,
                 features=f, global_scope=releases is None,
-                rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts)))
+                rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts),
+                measure_near=q.measure is None or q.measure.found_in(window),
+                rest_found=all(c.weight >= rare for c in q.concepts) or
+                any(c.weight < rare and c.found_in(window) for c in q.concepts)))
     candidates.sort(key=lambda c: -c.score)
     return candidates
 
@@ -849,13 +869,17 @@ def confident(q: Question, c: Candidate) -> bool:
         return c.score >= MIN_SCORE and c.informative and (q.kind not in ANSWER_SHAPES or c.shape > 0)
     if (c.features or {}).get("boilerplate") and c.coverage < 0.5:
         return False  # a disclaimer, a contact block, a wire's footer: an answer only if it says what was asked itself
-    if c.global_scope and not c.rare_found:
-        return False  # across all companies, only something specific (a name, a rare term) picks one release
+    if c.global_scope and not (c.rare_found and c.rest_found):
+        return False  # across all companies, only something specific (a name, a rare term) picks one release,
+        # and the sentence must say something else asked about: a name alone ("palantir") is no answer
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
-    if q.kind == "amount" and q.focus_is_measure and not (c.features or {}).get("focus_near", 1.0):
-        return False  # "what was X's net income?": a number is the answer only next to "net income"
+    if q.kind == "amount" and q.measure is not None and not c.measure_near:
+        return False  # "what was X's net income?", "what will the split cost?": a number is the answer only
+        # next to what it measures ("net income", "cost")
     if q.kind in ("amount", "when", "time") and not c.informative:
         return False  # "how much?" needs a number, "when?" a date, where the question's subject is
+    if q.kind == "amount" and c.shape <= 0:
+        return False  # ... and the shape of an amount (a number with its unit or currency), not any number, e.g. a time
     return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
 
 
@@ -891,7 +915,8 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     if q.releases is None and last is not None:
         # "why are they doing it?", "when does she start?": nothing, or only verbs, of its own to go on
         leans = not q.concepts or q.focus is None
-        carried = concepts_of([w for w in context.terms if w not in tx.STOP_WORDS], index)
+        # a term may be a phrase ("special meeting"): its words, so that concepts_of finds the phrase again
+        carried = concepts_of([w for t in context.terms for w in tx.words(t) if w not in tx.STOP_WORDS], index)
         for c in carried:
             c.weight *= 0.4 if not q.concepts else 0.15  # its own words, even verbs, say more than carried ones
         if PERSON_PRONOUN.search(question):  # "he", "she": the person the last answer was about

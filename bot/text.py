@@ -37,7 +37,6 @@ happening happened doing done gotten hey hi thanks thank
 # perhaps a scale suffix. (Words first: most tokens are words, and the two never start alike.)
 TOKEN = re.compile(r"[^\W\d_][^\W_]*|\d+(?:[.,]\d+)*(?:(?:k|mn?|bn?)\b)?")
 SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
-DIGIT = re.compile(r"\d")
 NUMBER_SUFFIX = re.compile(r"^(\d+(?:\.\d+)?)(k|mn?|bn?)$")     # (not "kn": 30kn is a force)
 # What words() rewrites shows in the text as one of these: a number with a separator or a suffix, or a long
 # scale word. Without any, the tokens stand as they are.

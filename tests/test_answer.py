@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer import Answerer
+from bot.answer import Answerer, answer
+from bot.conversation import Context
 from conftest import (FSN, FSN_REASONS, FSN_TRADING, GEOVAX, NAUTICUS, SANUWAVE, SPLASH, assert_verbatim,
                       contains_any)
 
@@ -174,7 +175,27 @@ def test_forgetting_a_conversation_drops_its_context(fixture_index):
     assert bot.store.get("c").release_id is None
 
 
+@pytest.mark.parametrize("release, date", [(GEOVAX, "January 9, 2026"), (NAUTICUS, "September 05, 2025")])
+def test_a_bare_follow_up_leans_on_a_phrase_the_last_question_was_about(fixture_index, release, date):
+    """The last question was about the split's "effective date": "when?" gets that date, not "I couldn't find
+    that" (a phrase carried over is read as its words, so it is found again)."""
+    a = answer(fixture_index, "when?", Context(release_id=release, terms=["effective date"]))
+    assert_verbatim(fixture_index, a)
+    assert a.answered and date in a.quote, a.quote
+
+
 # --- abstention ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("question", [
+    "how much is the nauticus reverse split going to cost?",
+    "how much will the sanuwave split cost?",
+])
+def test_an_amount_the_release_does_not_give_is_not_answered_with_another_number(fixture_bot, question):
+    """The releases give the split's ratio and dates, never its cost: a ratio or a dateline is no answer to
+    "how much will it cost?"."""
+    a = fixture_bot.ask("q", question)
+    assert not a.answered, a.quote
+
+
 
 @pytest.mark.parametrize("question", [
     "how many carats did the Karowe mine recover in 2024?",
