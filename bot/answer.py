@@ -404,6 +404,7 @@ class Question:
     agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")
     carried_only: bool = False          # a follow-up with no words (or only verbs) of its own: it leans on the last answer
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
+    known: set[str] = field(default_factory=set)  # people the conversation already speaks of
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
         """BM25 query: every stem of every alternative, synonyms weighted below the question's own words."""
@@ -858,6 +859,101 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 rest_found=all(c.weight >= rare for c in q.concepts) or
                 any(c.weight < rare and c.found_in(window) for c in q.concepts)))
     candidates.sort(key=lambda c: -c.score)
+    return opening_or_body(index, q, candidates)
+
+
+# The opening (headline block and dateline sentence) restates what a release is about, so it covers a question's
+# words as well as the body sentence that answers it, or better; and the reverse. Between the two, within this
+# margin of score among a release's best few, the one that names what is asked decides: the person for "who",
+# the date for "when".
+OPENING_AMONG = 6
+OPENING_MARGIN = 0.4
+
+
+def dateline_sentence(index: Index, release: int) -> int:
+    """The release's dateline sentence ("CITY, Feb. 7, 2025 /PRNewswire/ -- X today announced ..."), after any
+    headline block; the first sentence when none is found."""
+    cache = index.__dict__.setdefault("_dateline_sentence", {})
+    found = cache.get(release)
+    if found is None:
+        if len(cache) > 4096:
+            cache.clear()
+        start = int(index.passage_first[index.release_first_passage[release]])
+        stop = int(index.passage_stop[index.release_stop_passage[release] - 1])
+        found = start
+        for i in range(start, min(stop, start + 12)):
+            sentence = index.sentence(i)
+            m = DATELINE.match(sentence)
+            if m:  # a bare dateline line: the sentence after it is the summary
+                found = i if len(sentence) - m.end() >= 40 or i + 1 >= stop else i + 1
+                break
+        cache[release] = found
+    return found
+
+
+# "Thomas Ottawa", "Matthew (Matt) Walker", "Eric R. Ball", "Katherine McCabe": a person's first and last name,
+# not the end of a longer name ("Retail Opportunity Investments Corp.").
+FULL_NAME = re.compile(r"(?<![\w&\-])\b([A-Z][a-z]+)(?:\s+\([A-Z][a-z]+\))?(?:\s+[A-Z]\.)?\s+"
+                       r"((?:Ma?c|[DO]['’])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b"
+                       r"(?!\s+[A-Z&])(?!-)")
+NAME_BEFORE = re.compile(r"([A-Z][\w&'’\-]*)\s+$")
+# '..., said Mike McMullen, CFO': who speaks is not who is asked about.
+SPEAKER = re.compile(r"[,”\"]\s*(?:said|says|added|noted|commented|stated|explained)\s+[A-Z][\w.\- ]{0,40}|"
+                     r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s+(?:said|says|added|noted)\b")
+MONTHS = frozenset("january february march april may june july august september october november december".split())
+CORPORATE = frozenset("inc corp corporation llc lp ltd limited plc holdings group co company partners capital fund trust "
+                      "bank".split())
+HONORIFICS = frozenset("ceo cfo coo cto mr ms mrs dr".split())
+
+
+def answer_elements(index: Index, q: Question, c: Candidate) -> set[str] | None:
+    """What a sentence could answer with, for the question's kind: the people it names (by surname) for "who",
+    its dates for "when"; never what the question, the conversation or the dateline already says. None for
+    other kinds."""
+    body = DATELINE.sub("", index.sentence(c.sentence), count=1)
+    if q.kind == "who":
+        body = SPEAKER.sub(" ", body)
+        not_names = NOT_NAMES | tx.STOP_WORDS | MONTHS | CORPORATE | EXCHANGE_NAMES | q.known | \
+            issuer_words(index, c.release)
+        found = set()
+        for m in FULL_NAME.finditer(body):
+            first, last = m.group(1).lower(), m.group(2).lower()
+            before = NAME_BEFORE.search(body, 0, m.start())
+            if before and before.group(1).lower() not in NOT_NAMES | HONORIFICS:
+                continue  # the end of a longer name: a company's, a place's
+            if not {first, last} & not_names:
+                found.add(last)
+        return found - q.words
+    if q.kind in ("when", "time"):
+        if HOW_LONG.search(q.text):
+            got = [m.group(0) for m in DURATION.finditer(body)] + [m.group(0) for m in FULL_DATE.finditer(body)] + \
+                YEAR.findall(body)
+        else:
+            got = [m.group(0) for m in FULL_DATE.finditer(body)] + [m.group(0) for m in PERIOD.finditer(body)]
+        return {re.sub(r"\W+", " ", g.lower()).strip() for g in got} - q.words
+    return None
+
+
+def opening_or_body(index: Index, q: Question, candidates: list[Candidate]) -> list[Candidate]:
+    """Between the release's opening and its body, the sentence that names something asked for (a person, a
+    date) that the other does not, when the other names nothing the first does not: the best candidate stays
+    unless one of the other part of its release, close behind and with as much of the wanted shape, does."""
+    if len(candidates) < 2 or q.kind not in ("who", "when", "time"):
+        return candidates
+    top = candidates[0]
+    dateline = dateline_sentence(index, top.release)
+    top_opens = top.sentence <= dateline
+    top_names = None
+    for k, c in enumerate(candidates[1:OPENING_AMONG], start=1):
+        if top.score - c.score > OPENING_MARGIN:
+            break
+        if c.release != top.release or (c.sentence <= dateline) == top_opens or c.shape < top.shape:
+            continue
+        if top_names is None:
+            top_names = answer_elements(index, q, top)
+        names = answer_elements(index, q, c)
+        if names - top_names and not top_names - names:
+            return [c] + candidates[:k] + candidates[k + 1:]
     return candidates
 
 
@@ -924,6 +1020,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
             for c in people:
                 c.weight *= 0.15
             carried += people
+            q.known = set(context.people)
         q.carried_only = leans and bool(carried)
         own = {k.word for k in q.concepts}
         carried = [c for c in carried if c.word not in own]
