@@ -28,7 +28,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import filterfalse
+from itertools import chain, filterfalse
 from pathlib import Path
 
 import numpy as np
@@ -404,17 +404,37 @@ class Index:
 # --- building ----------------------------------------------------------------------------------------------
 
 @dataclass
-class SplitRelease:
-    """One release split and tokenized, in the compact form the index keeps (and can hand to a later build)."""
-    spans: np.ndarray        # int32 (sentences, 2): character spans
-    kinds: np.ndarray        # int8, one per sentence
-    passages: np.ndarray     # int32 (passages, 2): sentence ranges, relative to the release
-    terms: list[str] | None  # the release's distinct stems, in the order first seen (None: its batch's)
-    doc_indptr: np.ndarray   # int32 (passages + 1): passage k has doc_terms[doc_indptr[k]:doc_indptr[k + 1]]
-    doc_terms: np.ndarray    # int32 positions in `terms`, each once per passage
-    doc_counts: np.ndarray   # int32 how often each occurs in the passage
-    facts: CompanyFacts
-    ids: np.ndarray | None = None   # each of `terms` (or its batch's) as the index's term id
+class SplitRun:
+    """Consecutive releases split and tokenized, their arrays packed end to end in the compact form the index
+    keeps: what the index appends in one step, however many releases it holds. Sentence and entry positions are
+    relative to the run's start."""
+    sentence_at: np.ndarray   # int64 (releases + 1): release k has sentences sentence_at[k]:sentence_at[k + 1]
+    passage_at: np.ndarray    # int64 (releases + 1): the same for passages
+    starts: np.ndarray        # int32, one per sentence: its character span in its release's text
+    ends: np.ndarray
+    kinds: np.ndarray         # int8, one per sentence
+    first: np.ndarray         # int32, one per passage: its first sentence
+    stop: np.ndarray          # one past its last sentence
+    doc_indptr: np.ndarray    # int64 (passages + 1): passage p has doc_terms[doc_indptr[p]:doc_indptr[p + 1]]
+    doc_terms: np.ndarray     # int32 positions in `ids`, each once per passage
+    doc_counts: np.ndarray    # int32 how often each occurs in the passage
+    facts: Sequence[CompanyFacts]
+    ids: np.ndarray | None = None   # the index's term id of each value of doc_terms, once known
+
+    def __len__(self) -> int:
+        return len(self.sentence_at) - 1
+
+    def part(self, lo: int, hi: int) -> SplitRun:
+        """Releases lo..hi of the run, as a run of their own."""
+        if lo == 0 and hi == len(self):
+            return self
+        s0, s1 = int(self.sentence_at[lo]), int(self.sentence_at[hi])
+        p0, p1 = int(self.passage_at[lo]), int(self.passage_at[hi])
+        e0, e1 = int(self.doc_indptr[p0]), int(self.doc_indptr[p1])
+        return SplitRun(self.sentence_at[lo:hi + 1] - s0, self.passage_at[lo:hi + 1] - p0,
+                        self.starts[s0:s1], self.ends[s0:s1], self.kinds[s0:s1],
+                        self.first[p0:p1] - s0, self.stop[p0:p1] - s0, self.doc_indptr[p0:p1 + 1] - e0,
+                        self.doc_terms[e0:e1], self.doc_counts[e0:e1], self.facts[lo:hi], self.ids)
 
 
 class _Numbering(dict):
@@ -425,27 +445,39 @@ class _Numbering(dict):
         return value
 
 
-def compact(parts: ReleaseParts, facts: CompanyFacts, positions: _Numbering | None = None) -> SplitRelease:
-    """With `positions` (shared by a batch), the stems are numbered in it and the release's `terms` are the
-    batch's; without, in a list of the release's own."""
-    local = _Numbering() if positions is None else positions
-    indptr, ids, counts = [0], [], []
-    for tokens in parts.passage_tokens:
-        c = Counter(tokens)     # (in order of first occurrence: each stem numbered once, as it first appears)
-        ids.extend(map(local.__getitem__, c))
-        counts.extend(c.values())
-        indptr.append(len(ids))
-    return SplitRelease(np.array(parts.spans, dtype=np.int32).reshape(-1, 2), np.array(parts.kinds, dtype=np.int8),
-                        np.array(parts.passages, dtype=np.int32).reshape(-1, 2),
-                        list(local) if positions is None else None,
-                        np.array(indptr, dtype=np.int32), np.array(ids, dtype=np.int32),
-                        np.array(counts, dtype=np.int32), facts)
+class _Packer:
+    """A batch's releases packed end to end as they are split, in lists, so that the batch costs a few arrays
+    rather than a few per release. Its stems are numbered once for the batch, as they first appear."""
 
+    def __init__(self):
+        self.positions = _Numbering()
+        self.sentence_at, self.passage_at, self.indptr = [0], [0], [0]
+        self.starts, self.ends, self.kinds, self.first, self.stop, self.terms, self.counts = ([] for _ in range(7))
+        self.facts: list[CompanyFacts] = []
 
-def _split_worker(fields: tuple[str, str, str, str], positions: _Numbering | None = None) -> SplitRelease:
-    title, company, ticker, text = fields
-    parts = split_release(text)
-    return compact(parts, company_facts(title, company, ticker, text, parts.lead_words), positions)
+    def add(self, parts: ReleaseParts, facts: CompanyFacts) -> None:
+        s0 = len(self.starts)
+        self.starts.extend(s for s, _ in parts.spans)
+        self.ends.extend(e for _, e in parts.spans)
+        self.kinds.extend(parts.kinds)
+        self.first.extend(a + s0 for a, _ in parts.passages)
+        self.stop.extend(b + s0 for _, b in parts.passages)
+        for tokens in parts.passage_tokens:
+            c = Counter(tokens)     # (in order of first occurrence: each stem numbered once, as it first appears)
+            self.terms.extend(map(self.positions.__getitem__, c))
+            self.counts.extend(c.values())
+            self.indptr.append(len(self.terms))
+        self.sentence_at.append(len(self.starts))
+        self.passage_at.append(len(self.first))
+        self.facts.append(facts)
+
+    def run(self) -> SplitRun:
+        def i32(values):
+            return np.array(values, dtype=np.int32)
+        return SplitRun(np.array(self.sentence_at, dtype=np.int64), np.array(self.passage_at, dtype=np.int64),
+                        i32(self.starts), i32(self.ends), np.array(self.kinds, dtype=np.int8), i32(self.first),
+                        i32(self.stop), np.array(self.indptr, dtype=np.int64), i32(self.terms), i32(self.counts),
+                        self.facts)
 
 
 def release_digest(r: Release) -> bytes:
@@ -457,45 +489,62 @@ def release_digest(r: Release) -> bytes:
     return h.digest()
 
 
+def _held_run(index: Index) -> SplitRun:
+    """All the releases of a built index as one run (its arrays, not copies): a stretch of them is a part of it."""
+    passage_at = np.concatenate([np.zeros(1, dtype=np.int64), index.release_stop_passage])
+    return SplitRun(np.asarray(index.release_first_sentence), passage_at,
+                    index.sent_start, index.sent_end, index.sent_kind, index.passage_first, index.passage_stop,
+                    np.asarray(index.doc_indptr), index.doc_terms, index.doc_counts, index.company_facts)
+
+
 class _Previous:
-    """Releases of a previous index, by release_digest, handed back in SplitRelease form."""
+    """Releases of a previous index, by release_digest, handed back a stretch of consecutive ones at a time."""
 
     def __init__(self, index: Index):
         self.index = index
         self.position = {h.tobytes(): i for i, h in enumerate(np.asarray(index.release_hash))}
+        self.held = _held_run(index)
+        self.new_ids = np.full(len(index.vocabulary), -1, dtype=np.int32)   # old term id -> the new index's
         self.words: list[str] | None = None
         self.taken = 0
 
-    def release_pages(self) -> None:
+    def release_pages(self, taken: int) -> None:
         """Every so many releases taken over, let the pages of the old file already read go (they are read
         once, in order; kept, they would count against the build's memory)."""
-        self.taken += 1
+        self.taken += taken
         mapping = self.index.mapping
-        if self.taken % 4096 == 0 and mapping is not None and hasattr(mapping, "madvise"):
+        if self.taken >= 4096 and mapping is not None and hasattr(mapping, "madvise"):
+            self.taken = 0
             with contextlib.suppress(OSError, ValueError):
                 mapping.madvise(mmap.MADV_DONTNEED)
 
-    def get(self, digest: bytes) -> SplitRelease | None:
-        r = self.position.get(digest)
-        if r is None:
-            return None
-        old = self.index
+    def run(self, lo: int, hi: int) -> SplitRun:
+        """Its releases lo..hi, their terms still the old index's ids (see term_ids)."""
+        return self.held.part(lo, hi)
+
+    def term_ids(self, run: SplitRun, vocabulary: dict[str, int]) -> np.ndarray:
+        """Old term id -> id in `vocabulary` for every term of `run`, a word new to `vocabulary` taking the next
+        id in the order a release-by-release take-over would give it: release by release, each release's
+        distinct terms in the order of their old ids."""
+        unknown = self.new_ids[run.doc_terms] < 0
+        if unknown.any():
+            entries = np.diff(run.doc_indptr[run.passage_at])
+            release = np.repeat(np.arange(len(run), dtype=np.int64), entries)[unknown]
+            new = np.asarray(run.doc_terms)[unknown]
+            in_order = np.unique(release * len(self.new_ids) + new) % len(self.new_ids)   # by release, then id
+            _, first_seen = np.unique(in_order, return_index=True)
+            new = in_order[np.sort(first_seen)]
+            words = self.old_words()
+            self.new_ids[new] = _ids(vocabulary, [words[t] for t in new.tolist()])
+        return self.new_ids
+
+    def old_words(self) -> list[str]:
+        """The old vocabulary by id (made when a release is first taken over: a build may take over none)."""
         if self.words is None:
-            self.words = [""] * len(old.vocabulary)
-            for w, i in old.vocabulary.items():
+            self.words = [""] * len(self.index.vocabulary)
+            for w, i in self.index.vocabulary.items():
                 self.words[i] = w
-        s0, s1 = int(old.release_first_sentence[r]), int(old.release_first_sentence[r + 1])
-        p0, p1 = int(old.release_first_passage[r]), int(old.release_stop_passage[r])
-        e0, e1 = int(old.doc_indptr[p0]), int(old.doc_indptr[p1])
-        distinct, local = np.unique(np.asarray(old.doc_terms[e0:e1]), return_inverse=True)
-        return SplitRelease(
-            spans=np.stack([old.sent_start[s0:s1], old.sent_end[s0:s1]], axis=1).astype(np.int32),
-            kinds=np.array(old.sent_kind[s0:s1], dtype=np.int8),
-            passages=np.stack([old.passage_first[p0:p1] - s0, old.passage_stop[p0:p1] - s0], axis=1).astype(np.int32),
-            terms=[self.words[t] for t in distinct.tolist()],
-            doc_indptr=(np.asarray(old.doc_indptr[p0:p1 + 1]) - e0).astype(np.int32),
-            doc_terms=local.astype(np.int32).reshape(-1), doc_counts=np.array(old.doc_counts[e0:e1], dtype=np.int32),
-            facts=old.company_facts[r])
+        return self.words
 
 
 class _Column:
@@ -512,14 +561,18 @@ class _Column:
     def numpy(self) -> np.ndarray:
         return np.frombuffer(self.values, dtype=self.dtype) if len(self.values) else np.zeros(0, dtype=self.dtype)
 
+    def offsets(self) -> np.ndarray:
+        """A zero, then the values: the ends of consecutive ranges become where each starts, and the end."""
+        return np.concatenate([np.zeros(1, dtype=self.dtype), self.numpy()])
+
 
 @dataclass
 class SplitBatch:
-    """Releases split together. Their stems are numbered once for the batch (each release's `doc_terms` are
-    positions in `terms`), so the building process looks a stem up once per batch, not once per release;
+    """Releases split together, as one run. Their stems are numbered once for the batch (the run's `doc_terms`
+    are positions in `terms`), so the building process looks a stem up once per batch, not once per release;
     and the lead words are counted here, in the worker, for the company directory."""
     terms: list[str]
-    releases: list[SplitRelease]
+    run: SplitRun
     lead_words: Counter
 
 
@@ -527,30 +580,50 @@ def _start_method() -> str:
     return "spawn" if sys.platform == "win32" else "fork"
 
 
+def _lead_word_counts(facts: Iterable[CompanyFacts]) -> Counter:
+    """How many of the releases use each word near their top (a release's `words` are distinct)."""
+    return Counter(chain.from_iterable(f.words.split() for f in facts))
+
+
 def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
-    positions = _Numbering()
-    releases = [_split_worker(fields, positions) for fields in batch]
-    lead_words: Counter[str] = Counter()
-    for sr in releases:
-        lead_words.update(sr.facts.words.split())
-    return SplitBatch(list(positions), releases, lead_words)
+    packer = _Packer()
+    for title, company, ticker, text in batch:
+        parts = split_release(text)
+        packer.add(parts, company_facts(title, company, ticker, text, parts.lead_words))
+    return SplitBatch(list(packer.positions), packer.run(), _lead_word_counts(packer.facts))
 
 
 BATCH = 32           # releases sent to a worker at once
 IN_PROCESS = 2       # batches split in this process before workers are started (a small corpus needs none)
 
 
+@dataclass
+class _Stretch:
+    """Releases read and not yet handed out, consecutive in the corpus and from one place: releases `old`,
+    `old` + 1, ... of the previous index, or positions `at`, `at` + 1, ... of batch number `batch`."""
+    releases: list[Release] = field(default_factory=list)
+    digests: list[bytes] = field(default_factory=list)
+    old: int = -1
+    batch: int = -1
+    at: int = 0
+
+    def __len__(self) -> int:
+        return len(self.releases)
+
+
 def _split_stream(releases: Iterable[Release], previous: _Previous | None, workers: int, bar,
-                  on_batch) -> Iterator[tuple[Release, bytes, SplitRelease]]:
-    """Each release with its release_digest and SplitRelease, in order: taken over from `previous` when it holds
-    the release, else split by `workers` processes (`on_batch` sees each SplitBatch as it arrives, before its
-    releases are handed out). Reading runs at most a few batches ahead of splitting, so a corpus bigger than
-    memory streams through."""
+                  on_batch) -> Iterator[tuple[list[Release], list[bytes], SplitRun]]:
+    """Runs of consecutive releases, with their release_digests and their SplitRun, in order: taken over from
+    `previous` a stretch at a time where it holds them one after another, else split by `workers` processes
+    (`on_batch` sees each SplitBatch as it arrives, before its releases are handed out). Reading runs at most a
+    few batches ahead of splitting (a stretch taken over is no longer than that), so a corpus bigger than memory
+    streams through."""
     pool = None
     ahead = 4 * max(workers, 1)
     limit = (ahead + 1) * BATCH     # releases read and not yet handed out
-    pending: deque = deque()        # (release, hash, SplitRelease or None, batch number, position in batch)
-    results: dict[int, object] = {}  # batch number -> its Future, SplitBatch, or list of SplitRelease
+    pending: deque[_Stretch] = deque()
+    waiting = 0                     # the releases in `pending`
+    results: dict[int, object] = {}  # batch number -> its Future, its SplitBatch, or (once seen) its SplitRun
     batch: list[tuple[str, str, str, str]] = []
     submitted = 0
     try:
@@ -563,37 +636,56 @@ def _split_stream(releases: Iterable[Release], previous: _Previous | None, worke
             results[submitted] = pool.submit(_split_batch, batch) if pool else _split_batch(batch)
             submitted, batch = submitted + 1, []
 
+        def stretch_for(release: Release, old: int) -> _Stretch:
+            """The stretch `release` joins: the last one, if it continues it."""
+            tail = pending[-1] if pending else None
+            if old >= 0:
+                if tail is None or tail.old < 0 or tail.old + len(tail) != old or len(tail) >= limit:
+                    pending.append(_Stretch(old=old))
+            else:
+                if tail is None or tail.batch != submitted:
+                    pending.append(_Stretch(batch=submitted, at=len(batch)))
+                batch.append((release.title, release.company, release.ticker, release.text))
+            return pending[-1]
+
+        def ready(head: _Stretch) -> bool:
+            if head.batch < 0:     # taken over: once nothing more can join it
+                return len(pending) > 1 or len(head) >= limit
+            got = results.get(head.batch)
+            return head.batch < submitted and (isinstance(got, (SplitBatch, SplitRun)) or got.done()
+                                               or len(results) > ahead or waiting > limit)
+
         def emit():
-            release, digest, split, number, k = pending.popleft()
-            if split is None:
-                got = results[number]
-                if not isinstance(got, list):
-                    batch_result = got if isinstance(got, SplitBatch) else got.result()   # (a dead worker raises)
-                    on_batch(batch_result)
-                    got = results[number] = batch_result.releases
-                split = got[k]
-                if k == len(got) - 1:
-                    del results[number]
-                bar.update()
-            return release, digest, split
+            nonlocal waiting
+            head = pending.popleft()
+            if head.batch < 0:
+                run = previous.run(head.old, head.old + len(head))
+                previous.release_pages(len(head))
+            else:
+                got = results[head.batch]
+                if not isinstance(got, SplitRun):
+                    arrived = got if isinstance(got, SplitBatch) else got.result()   # (a dead worker raises)
+                    on_batch(arrived)
+                    got = results[head.batch] = arrived.run
+                run = got.part(head.at, head.at + len(head))
+                if head.at + len(head) == len(got):
+                    del results[head.batch]
+            waiting -= len(head)
+            bar.update(len(head))
+            return head.releases, head.digests, run
 
         for release in releases:
             digest = release_digest(release)
-            split = previous.get(digest) if previous is not None else None
-            if split is not None:
-                previous.release_pages()
-                pending.append((release, digest, split, -1, -1))
-            else:
-                pending.append((release, digest, None, submitted, len(batch)))
-                batch.append((release.title, release.company, release.ticker, release.text))
-                if len(batch) >= BATCH:
-                    submit()
-            if len(pending) > limit and pending[0][2] is None and pending[0][3] == submitted:
-                submit()   # releases taken over pile up behind one waiting in a batch still filling: send it
-            while pending and (pending[0][2] is not None or pending[0][3] < submitted and
-                               (isinstance(results[pending[0][3]], (list, SplitBatch))
-                                or results[pending[0][3]].done() or len(results) > ahead
-                                or len(pending) > limit)):
+            old = previous.position.get(digest, -1) if previous is not None else -1
+            stretch = stretch_for(release, old)
+            stretch.releases.append(release)
+            stretch.digests.append(digest)
+            waiting += 1
+            if len(batch) >= BATCH:
+                submit()
+            if waiting > limit and pending[0].batch == submitted:
+                submit()   # releases taken over pile up behind ones waiting in a batch still filling: send it
+            while pending and ready(pending[0]):
                 yield emit()
         submit()
         while pending:
@@ -618,16 +710,45 @@ class _WordCounts:
         self.ids: dict[str, int] = {}
         self.counts = np.zeros(1 << 16, dtype=np.int64)
 
-    def add(self, words: list[str], counts: list[int]) -> None:
-        ids = _ids(self.ids, words)
+    def add(self, counted: Counter) -> None:
+        ids = _ids(self.ids, list(counted))
         if len(self.ids) > len(self.counts):
             self.counts = np.concatenate([self.counts, np.zeros(max(len(self.ids), len(self.counts)),
                                                                 dtype=np.int64)])
-        self.counts[ids] += counts      # (the words are distinct: no id twice)
+        self.counts[ids] += list(counted.values())      # (the words are distinct: no id twice)
 
     def get(self, word: str, default: int = 0) -> int:
         i = self.ids.get(word)
         return default if i is None else int(self.counts[i])
+
+
+class _Arrays:
+    """The index's arrays as they grow, a run of releases at a time."""
+
+    def __init__(self):
+        self.text_at, self.sentence_at, self.passage_at, self.indptr = (_Column(np.int64) for _ in range(4))
+        self.starts, self.ends, self.first, self.stop, self.terms, self.counts = (_Column(np.int32) for _ in range(6))
+        self.kinds = _Column(np.int8)
+        self.text_bytes = self.sentences = self.passages = self.entries = 0
+
+    def add(self, run: SplitRun, text_lengths: np.ndarray) -> None:
+        """`run` (its terms' ids known), whose releases' texts have `text_lengths` bytes."""
+        ends = np.cumsum(text_lengths) + self.text_bytes
+        self.text_at.add(ends)
+        self.text_bytes = int(ends[-1])     # (a run holds at least one release)
+        self.sentence_at.add(run.sentence_at[1:] + self.sentences)
+        self.passage_at.add(run.passage_at[1:] + self.passages)
+        self.starts.add(run.starts)
+        self.ends.add(run.ends)
+        self.kinds.add(run.kinds)
+        self.first.add(run.first + self.sentences)
+        self.stop.add(run.stop + self.sentences)
+        self.indptr.add(run.doc_indptr[1:] + self.entries)
+        self.terms.add(run.ids[run.doc_terms])
+        self.counts.add(run.doc_counts)
+        self.sentences += int(run.sentence_at[-1])
+        self.passages += int(run.passage_at[-1])
+        self.entries += int(run.doc_indptr[-1])
 
 
 def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, workers: int | None = None,
@@ -652,65 +773,43 @@ def build_index(corpus: Corpus | Iterable[Release], progress: bool = False, work
     facts: list[CompanyFacts] = []
     release_df = _WordCounts()
     text_file = tempfile.TemporaryFile(prefix="irbot-texts-", dir=scratch)
-    text_offsets = [0]
-    starts, ends, first, stop, terms, counts = (_Column(np.int32) for _ in range(6))
-    kinds, indptrs = _Column(np.int8), _Column(np.int64)
-    sentences_of, passages_of = [], []
-    n_sentences = n_entries = reused = 0
+    grown = _Arrays()
+    reused = 0
+
     def on_batch(batch: SplitBatch) -> None:
-        ids = _ids(vocabulary, batch.terms)
-        for split in batch.releases:
-            split.ids = ids
-        release_df.add(list(batch.lead_words), list(batch.lead_words.values()))
+        batch.run.ids = _ids(vocabulary, batch.terms)
+        release_df.add(batch.lead_words)
 
     stream = _split_stream(releases, previous, workers, bar, on_batch)
     with contextlib.closing(stream), bar:   # (on an error too: the workers stop, the bar ends)
-        for release, digest, sr in stream:
-            encoded = release.text.encode("utf-8", "surrogatepass")
-            text_file.write(encoded)
-            text_offsets.append(text_offsets[-1] + len(encoded))
-            meta.append(release.model_copy(update={"text": ""}))
-            hashes.append(digest)
-            if previous is not None and digest in previous.position:
-                reused += 1
-                bar.update()
-            if sr.ids is None:    # taken over from the previous index
-                sr.ids = _ids(vocabulary, sr.terms)
-                lead = sr.facts.words.split()
-                release_df.add(lead, [1] * len(lead))
-            facts.append(sr.facts)
-            sentences_of.append(len(sr.spans))
-            passages_of.append(len(sr.passages))
-            starts.add(sr.spans[:, 0])
-            ends.add(sr.spans[:, 1])
-            kinds.add(sr.kinds)
-            first.add(sr.passages[:, 0] + n_sentences)
-            stop.add(sr.passages[:, 1] + n_sentences)
-            indptrs.add(sr.doc_indptr[1:].astype(np.int64) + n_entries)
-            terms.add(sr.ids[sr.doc_terms])
-            counts.add(sr.doc_counts)
-            n_sentences += len(sr.spans)
-            n_entries += len(sr.doc_terms)
+        for run_releases, digests, run in stream:
+            encoded = [release.text.encode("utf-8", "surrogatepass") for release in run_releases]
+            text_file.write(b"".join(encoded))
+            meta.extend(release.model_copy(update={"text": ""}) for release in run_releases)
+            hashes.extend(digests)
+            if run.ids is None:    # taken over from the previous index
+                run.ids = previous.term_ids(run, vocabulary)
+                release_df.add(_lead_word_counts(run.facts))
+                reused += len(run)
+            facts.extend(run.facts)
+            grown.add(run, np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
     n = len(meta)
 
-    doc_indptr = np.concatenate([np.zeros(1, dtype=np.int64), indptrs.numpy()])
-    del indptrs
-    doc_terms, doc_counts = terms.numpy(), counts.numpy()
+    doc_indptr = grown.indptr.offsets()
+    doc_terms, doc_counts = grown.terms.numpy(), grown.counts.numpy()
     bm25 = BM25.from_counts(doc_indptr, doc_terms, doc_counts, len(vocabulary))
-    sentences_of = np.array(sentences_of, dtype=np.int64)
-    passages_of = np.array(passages_of, dtype=np.int64)
-    release_first_sentence = np.concatenate([[0], np.cumsum(sentences_of)]).astype(np.int64)
-    stop_passage = np.cumsum(passages_of).astype(np.int64)
+    release_first_sentence, passage_at, text_offsets = (c.offsets() for c in (grown.sentence_at, grown.passage_at,
+                                                                               grown.text_at))
     text_file.flush()
     texts = Texts(mmap.mmap(text_file.fileno(), 0, access=mmap.ACCESS_READ) if text_offsets[-1] else b"",
-                  np.array(text_offsets, dtype=np.int64), text_file)   # (an unnamed file: gone with the index)
+                  text_offsets, text_file)   # (an unnamed file: gone with the index)
     index = Index(
         releases=ReleaseList(meta, texts),
-        sent_release=np.repeat(np.arange(n, dtype=np.int32), sentences_of),
-        sent_start=starts.numpy(), sent_end=ends.numpy(), sent_kind=kinds.numpy(),
-        passage_release=np.repeat(np.arange(n, dtype=np.int32), passages_of),
-        passage_first=first.numpy(), passage_stop=stop.numpy(),
-        release_first_passage=stop_passage - passages_of, release_stop_passage=stop_passage,
+        sent_release=np.repeat(np.arange(n, dtype=np.int32), np.diff(release_first_sentence)),
+        sent_start=grown.starts.numpy(), sent_end=grown.ends.numpy(), sent_kind=grown.kinds.numpy(),
+        passage_release=np.repeat(np.arange(n, dtype=np.int32), np.diff(passage_at)),
+        passage_first=grown.first.numpy(), passage_stop=grown.stop.numpy(),
+        release_first_passage=passage_at[:-1], release_stop_passage=passage_at[1:],
         vocabulary=vocabulary, bm25=bm25, companies=build_companies(facts, release_df), company_facts=facts,
         release_first_sentence=release_first_sentence,
         release_hash=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(n, 20),

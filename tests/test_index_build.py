@@ -64,10 +64,13 @@ def most_read_ahead(releases: list[Release], previous) -> int:
 
     bar = type("Bar", (), {"update": lambda self, n=1: None})()
     most_ahead = 0
-    stream = ix._split_stream(reader(), previous, WORKERS, bar, lambda b: None)
-    for handed, (release, _, split) in enumerate(stream, 1):
-        assert release.id == releases[handed - 1].id and len(split.spans) > 0
-        most_ahead = max(most_ahead, read - handed)
+    handed = 0
+    for run_releases, _, run in ix._split_stream(reader(), previous, WORKERS, bar, lambda b: None):
+        assert len(run) == len(run_releases) and np.all(np.diff(run.sentence_at) > 0)
+        for release in run_releases:
+            assert release.id == releases[handed].id
+            handed += 1
+        most_ahead = max(most_ahead, read - handed + len(run_releases))   # (read before the run was handed out)
     assert handed == len(releases)
     return most_ahead
 
