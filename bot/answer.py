@@ -398,7 +398,7 @@ class Question:
     years: list[str]
     wants_price: bool
     words: set[str]
-    measure: Concept | None = None      # the figure it asks the amount of: net income, EPS, a cost, a price ...
+    measure: Concept | None = None      # the figure it asks the amount of: net income, EPS, a cost, fees ...
     negated: bool = False               # "which director didn't stand?": the answer says what did not happen
     names: list[Concept] = field(default_factory=list)  # proper names the question gives (other than companies)
     agent_of: re.Pattern | None = None  # "who developed ...": the passive that names the doer ("developed by")

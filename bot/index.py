@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import bisect
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -225,7 +226,8 @@ class CompanyFacts:
     words: str                     # its distinct words near the top (title and lead), space-separated
 
 
-_NUMBER_START = re.compile(r"\d").match
+def _number_start(word: str) -> bool:
+    return word[0].isdigit()     # (not r"\d": "¹", "²" are digits to isdigit, footnote marks in a lead)
 
 
 def company_facts(title: str, company: str, ticker: str, text: str, lead_words: set[str]) -> CompanyFacts:
@@ -235,7 +237,7 @@ def company_facts(title: str, company: str, ticker: str, text: str, lead_words: 
     title_words = tx.words(title)
     lead = lead_words.union(title_words)      # (the directory asks only about names: no number, no stop word)
     return CompanyFacts(tuple(sorted(keys)), tuple(sorted(tickers)), tuple(title_words),
-                        " ".join(filterfalse(_NUMBER_START, lead)))
+                        " ".join(filterfalse(_number_start, lead)))
 
 
 REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full half year annual interim fiscal results
@@ -427,7 +429,7 @@ class SplitRun:
     def part(self, lo: int, hi: int) -> SplitRun:
         """Releases lo..hi of the run, as a run of their own."""
         if lo == 0 and hi == len(self):
-            return self
+            return dataclasses.replace(self)    # (a new object: setting its ids must not set the whole run's)
         s0, s1 = int(self.sentence_at[lo]), int(self.sentence_at[hi])
         p0, p1 = int(self.passage_at[lo]), int(self.passage_at[hi])
         e0, e1 = int(self.doc_indptr[p0]), int(self.doc_indptr[p1])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
 from itertools import filterfalse
 
 import Stemmer
@@ -72,11 +71,12 @@ def words(text: str) -> list[str]:
     tokens = TOKEN.findall(low)
     if not REWRITTEN.search(low):   # (two paragraphs in three)
         return tokens
-    changing = [t for t in set(tokens)
-                if t in LONG_SCALE or (t[0].isdigit() and ("," in t or t[-1] in "kmbn"))]
+    changing = {t for t in set(tokens)
+                if t in LONG_SCALE or (t[0].isdigit() and ("," in t or t[-1] in "kmbn"))}
     if not changing:
         return tokens
-    special = sorted(i for t in changing for i in _positions(tokens, t))    # the rest stand as they are
+    # the rest stand as they are (one pass: a table holds thousands of distinct amounts)
+    special = [i for i, t in enumerate(tokens) if t in changing]
     out: list[str] = []
     done = 0
     for i in special:
@@ -97,16 +97,6 @@ def words(text: str) -> list[str]:
         out.append(t)
     out.extend(tokens[done:])
     return out
-
-
-def _positions(items: list[str], item: str) -> Iterator[int]:
-    at = items.index(item)
-    while True:
-        yield at
-        try:
-            at = items.index(item, at + 1)
-        except ValueError:
-            return
 
 
 def analyze(text: str) -> list[str]:

@@ -133,6 +133,29 @@ def test_a_rebuild_that_takes_releases_over_builds_the_same_company_directory(tm
         assert np.array_equal(getattr(grown, name), getattr(fresh, name)), name
 
 
+def test_a_rebuild_with_a_release_twice_builds_what_a_fresh_build_does():
+    """The same release posted again under another id, after a previous index small enough to be taken over in
+    one stretch: the second copy is taken over too, counted and seen by the company directory."""
+    base = real_releases()[:5]
+    again = base + [base[0].model_copy(update={"id": base[0].id + "-again"})]
+    previous = ix.build_index(base, workers=1)
+    rebuilt = ix.build_index(again, workers=1, reuse=previous)
+    fresh = ix.build_index(again, workers=1)
+    assert rebuilt.reused == len(again)
+    assert ix._lead_word_counts(rebuilt.company_facts) == ix._lead_word_counts(fresh.company_facts)
+    counts = ix._WordCounts()
+    counts.add(ix._lead_word_counts(fresh.company_facts))
+    assert ix.build_companies(rebuilt.company_facts, counts) == rebuilt.companies == fresh.companies
+    for name in ARRAYS[:-2]:
+        assert np.array_equal(getattr(rebuilt, name), getattr(fresh, name)), name
+
+
+def test_a_lead_word_starting_with_a_digit_is_left_out_of_the_company_words():
+    """As isdigit says: "¹u" (a footnote mark glued to a word) is no name, like "2025"."""
+    facts = ix.company_facts("Acme results", "Acme", "", "Acme reports.", {"¹u", "2025", "²", "reports"})
+    assert sorted(facts.words.split()) == ["acme", "reports", "results"]
+
+
 _SPLIT_BATCH = ix._split_batch
 
 

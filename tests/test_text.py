@@ -105,3 +105,9 @@ def test_amounts_are_spelled_out_the_same_way_everywhere(text, expected):
     fails the build nor the question."""
     assert tx.words(text) == expected
     assert tx.analyze(text)      # (no error on any of them)
+
+
+def test_a_table_of_many_distinct_amounts_reads_every_amount():
+    """A results table: thousands of distinct amounts, each spelled without its separator, in order."""
+    table = " | ".join(f"{k // 1000},{k % 1000:03d}" for k in range(1000, 9000))   # 1,000 ... 8,999
+    assert tx.words(table) == [str(k) for k in range(1000, 9000)]
