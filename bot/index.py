@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, filterfalse
@@ -244,7 +244,7 @@ REPORTING_WORDS = frozenset("""first second third fourth quarter quarterly full 
 financial report update q1 q2 q3 q4 fy""".split())
 
 
-def build_companies(facts: list[CompanyFacts], release_df: Mapping[str, int] | _WordCounts) -> CompanyDirectory:
+def build_companies(facts: list[CompanyFacts], release_df: _WordCounts) -> CompanyDirectory:
     """The directory from each release's facts. How many releases use a word near their top (`release_df`, the
     count of their `words`) tells a company's distinctive first word ("Oncolytics") from a common one ("New")."""
     directory = CompanyDirectory()

@@ -222,11 +222,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if urls and (text.find("://", s, e) >= 0 or text.find("www.", s, e) >= 0):
             pieces = _split_pattern(text, pieces, URL_THEN_WORD, keep=True)
         for ps, pe in pieces:
-            if pe - ps <= MAX_SENTENCE:
-                span = _trim(text, ps, pe)
-                if span:
-                    spans.append(span)
-                continue
             for ls, le in _split_long(text, ps, pe):
                 span = _trim(text, ls, le)
                 if span:
