@@ -112,7 +112,7 @@ ANSWER_SHAPES = {
                       r"driven by|attributable to|owing to|in light of|follows|following|result(?:ed|s)? (?:in|from)|"
                       r"in the best interests?|believes?|stem(?:s|med) from|caused by|reflects?|objective|goal|purpose|"
                       r"will (?:provide|allow|enable|help)|doesn't align|does not align|not in compliance|in the wake of|"
-                      r"(?:necessary|needed) (?:to|for)|to meet|intended for|purposes)\b", re.I),
+                      r"(?:necessary|needed) (?:to|for)|to meet|intended for|purposes|as a condition (?:of|for|to))\b", re.I),
     "when": re.compile(r"\b" + MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b|\b(?:month|quarter|year)[- ]end\b|\bend of (?:the )?"
                        r"(?:month|quarter|year)\b|\bshortly\b|\b\d{1,2}\s+" + MONTH + r"|\bQ[1-4]\b|\b(?:first|second|third|fourth)"
                        r" quarter\b|\b(?:fiscal(?: year)?|FY)\s*\d{2,4}\b|\b(?:19|20)\d\d\b|\beffective\b|\bon or about\b|"
@@ -128,7 +128,8 @@ ANSWER_SHAPES = {
                          r"a quarter)\b(?=[^.]{0,40}\b(?:shares?|units?|for every|percent|million|billion|each|held)\b)|"
                          + CURRENCY_AMOUNT + r"|\d[\d,.]*\s+of an?\s+(?:[\w-]+\s+){0,4}?(?:shares?|units?)\b|"
                          r"\d(?:[\d,.]*)[\s-]?(?:%|(?:percent|million|billion|thousand|crores?|lakhs?|"
-                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|ounces?|barrels?|MW|GW|[MGKT]Wh|basis points|bps|"
+                         r"shares?|units?|cents|per (?:share|unit)|carats?|tonnes?|tons|ounces?|barrels?|gallons?|lit(?:er|re)s?|"
+                         r"(?:standard )?cubic (?:feet|foot|met(?:er|re)s?)|[MB]?cf[dm]?|scfm|MMBtu|MW|GW|[MGKT]Wh|basis points|bps|"
                          r"square[\s-](?:feet|foot|met(?:er|re)s?|miles?)|sq\.? ?ft|acres?|hectares?|feet|foot|miles?|km|"
                          r"(?:kilo|mega|giga|tera)watt(?:-hours?|s)?|"
                          r"kilomet(?:er|re)s?|met(?:er|re)s?|m²)(?!\w))|\b\d+-for-\d+\b|\b(?:double|triple|halve)[ds]?\b|"
@@ -160,7 +161,7 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"reflects|view that|believes? that|to ensure|in an effort to|aimed at|with the goal|to regain|"
                            r"(?:objective|purpose|goal|rationale|aim) (?:of|for|is|was)|not in compliance|"
                            r"non-?compliance|failed to|fell below|did not meet|does not meet|in the wake of|(?:necessary|needed) to|"
-                           r"intended for)\b",
+                           r"intended for|as a condition (?:of|for|to))\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
@@ -228,6 +229,7 @@ SYNONYMS = [
     "pay | compensation | salary | paying",
     "debt | loan | notes | credit facility | borrowing",
     "guidance | outlook | forecast",
+    "book | booked | bookings | new orders | order intake | contract awards | new contracts",
     "grow | increase | rise | growth | up",
     "drop | decrease | decline | fall | lower | compress",
     "bitcoin | btc",
@@ -569,6 +571,7 @@ class Candidate:
     rare_found: bool = False    # a rare concept of the question is in its passage
     rest_found: bool = True     # ... and something else it asks about is in the sentence or the one before it
     measure_near: bool = True   # the figure asked about is named in the sentence or the one before it
+    carried_window: float = 0.0  # a follow-up's carried concepts, covered by the sentence and the one before it
     features: dict | None = None
 
 
@@ -830,6 +833,9 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 # has the full shape of the wanted answer and, beside it, everything else the question names.
                 others = [c for c in q.concepts if c is not q.focus and not c.word.isdigit()
                           and c.alternatives[0][0] not in GENERIC | FRAME | VERBS]
+                if not others and single_release:  # a follow-up: what it carries is what "the buyer" is of
+                    others = [c for c in q.carried if not c.word.isdigit()
+                              and c.alternatives[0][0] not in GENERIC | FRAME | VERBS]
                 has_focus = bool(others) and all(c.found_in(window) for c in others)
             has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
             reason = q.kind in ("why", "purpose")
@@ -856,6 +862,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 features=f, global_scope=releases is None,
                 rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts),
                 measure_near=q.measure is None or q.measure.found_in(window),
+                carried_window=_coverage(q.carried, window) if q.carried and single_release else 0.0,
                 rest_found=all(c.weight >= rare for c in q.concepts) or
                 any(c.weight < rare and c.found_in(window) for c in q.concepts)))
     candidates.sort(key=lambda c: -c.score)
@@ -969,6 +976,10 @@ def confident(q: Question, c: Candidate) -> bool:
         return False  # across all companies, only something specific (a name, a rare term) picks one release,
         # and the sentence must say something else asked about: a name alone ("palantir") is no answer
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
+    if q.kind in SHAPE_WEIGHT and c.shape >= SHAPE_WEIGHT[q.kind][0] and not (c.features or {}).get("lead"):
+        # a follow-up in the release it follows ("who's the buyer?"): an answer of the full wanted shape beside
+        # what the conversation was about is supported by it
+        support = max(support, c.carried_window)
     if q.kind == "amount" and q.measure is not None and not c.measure_near:
         return False  # "what was X's net income?", "what will the split cost?": a number is the answer only
         # next to what it measures ("net income", "cost")
@@ -976,6 +987,9 @@ def confident(q: Question, c: Candidate) -> bool:
         return False  # "how much?" needs a number, "when?" a date, where the question's subject is
     if q.kind == "amount" and c.shape <= 0:
         return False  # ... and the shape of an amount (a number with its unit or currency), not any number, e.g. a time
+    if q.kind == "why" and c.shape <= 0:
+        return False  # "why?" needs a reason ("due to", "in order to", "as a condition of"): a sentence that only
+        # restates what happened ("the new dividend is payable on ...") is no reason
     return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
 
 
