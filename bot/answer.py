@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel
 
-from . import text as tx
+from . import spelling, text as tx
 from .bm25 import top_k
 from .conversation import Context
 from .corpus import EXCHANGES
@@ -60,6 +60,7 @@ class Answer(BaseModel):
     alternatives: list[Alternative] = []
     related: list[Citation] = []
     message: str = ""
+    read_as: dict[str, str] = {}    # words of the question read as another (a typing slip: bot/spelling.py)
     context: Context = Context()
 
 
@@ -1020,6 +1021,8 @@ def people_in(sentence: str) -> list[str]:
 def answer(index: Index, question: str, context: Context | None = None) -> Answer:
     """Answer one question, in the context of the conversation's last answer."""
     context = context or Context()
+    typed = question
+    question, read_as = spelling.correct(index, question)
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None
     if q.releases is None and last is not None:
@@ -1075,7 +1078,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
         message = NOT_FOUND
         if q.unknown_company and q.releases is None:
             message = f"I have no releases from {q.unknown_company}, so I couldn't find that in the releases."
-        return Answer(question=question, answered=False, message=message,
+        return Answer(question=typed, answered=False, message=message, read_as=read_as,
                       score=round(candidates[0].score, 4) if candidates else 0.0,
                       related=[cite(index, r) for r in related[:3]], context=new_context)
 
@@ -1096,8 +1099,8 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     before = [index.sentence(i) for i in range(max(first_of_release, best.sentence - 2), best.sentence)]
     after = [index.sentence(i) for i in range(best.sentence + 1, min(last_of_release, best.sentence + 3))]
     release = index.releases.meta[r]
-    return Answer(question=question, answered=True, quote=index.sentence(best.sentence), source=cite(index, r),
-                  score=round(best.score, 4), context_before=before, context_after=after,
+    return Answer(question=typed, answered=True, quote=index.sentence(best.sentence), source=cite(index, r),
+                  score=round(best.score, 4), read_as=read_as, context_before=before, context_after=after,
                   alternatives=alternatives,
                   context=Context(release_id=release.id, company=release.company, terms=terms,
                                   people=people_in(index.sentence(best.sentence))))
@@ -1118,6 +1121,13 @@ class Answerer:
 
     def forget(self, conv: str) -> None:
         self.store.forget(conv)
+
+
+def read_as_line(read_as: dict[str, str]) -> str:
+    """'(read "Oncoytics" as "Oncolytics")': what the answer was to, when the question had a typing slip."""
+    if not read_as:
+        return ""
+    return "(read " + ", ".join(f"“{typed}” as “{meant}”" for typed, meant in read_as.items()) + ")"
 
 
 def citation_line(c: Citation) -> str:

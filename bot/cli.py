@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .answer import Answer, Answerer, citation_line
+from .answer import Answer, Answerer, citation_line, read_as_line
 from .corpus import CorpusError
 from .index import open_index
 
@@ -31,19 +31,20 @@ def load(corpus: str, progress: bool | None = None):
 
 
 def render_text(a: Answer) -> str:
+    read_as = [read_as_line(a.read_as)] if a.read_as else []
     if not a.answered:
-        lines = [a.message]
+        lines = [a.message] + read_as
         if a.related:
             lines.append("Related releases:")
             lines += [f"  - {citation_line(c)}" for c in a.related]
         return "\n".join(lines)
-    return f"“{a.quote}”\n— {citation_line(a.source)}"
+    return "\n".join([f"“{a.quote}”", f"— {citation_line(a.source)}"] + read_as)
 
 
 def answer_json(conv, a: Answer) -> dict:
     out = {"conv": conv, "answered": a.answered, "quote": a.quote,
            "source": a.source.model_dump() if a.source else None, "score": a.score}
-    out.update(a.model_dump(include={"message", "context_before", "context_after", "alternatives", "related"}))
+    out.update(a.model_dump(include={"message", "context_before", "context_after", "alternatives", "related", "read_as"}))
     return out
 
 

@@ -30,7 +30,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           BaseUpdateProcessor, CallbackQueryHandler, ChatMemberHandler, CommandHandler,
                           ContextTypes, Defaults, InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
-from .answer import Answerer, Citation, answer as answer_once, citation_line
+from .answer import Answerer, Citation, answer as answer_once, citation_line, read_as_line
 from .conversation import SQLiteStore
 from .index import Loaded, company_key, open_index, reload_index
 from .settings import Settings
@@ -204,14 +204,15 @@ def _fit_quote(quote: str, build) -> str:
 
 def render_answer(a: dict) -> str:
     """The best quote in a blockquote, then its citation; or the honest no, with related releases."""
+    read_as = f"\n<i>{e(read_as_line(a['read_as']))}</i>" if a.get("read_as") else ""
     if not a["answered"]:
-        lines = [e(a.get("message") or "I couldn't find that in the releases.")]
+        lines = [e(a.get("message") or "I couldn't find that in the releases.") + read_as]
         if a.get("related"):
             lines.append("\nRelated releases:")
             lines += [f"• {citation_html(c)}" for c in a["related"]]
         return "\n".join(lines)
     cite = citation_html(a["source"])
-    return _fit_quote(a["quote"], lambda q: f"<blockquote>{q}</blockquote>\n{cite}")
+    return _fit_quote(a["quote"], lambda q: f"<blockquote>{q}</blockquote>\n{cite}{read_as}")
 
 
 def render_alternative(a: dict, n: int) -> str:

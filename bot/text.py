@@ -60,6 +60,11 @@ def stem(word: str) -> str:
     return STEMS[word]
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """The stems of many words met once (not kept: spelling tries hundreds of strings that are no words)."""
+    return _stemmer.stemWords(words)
+
+
 def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 

@@ -72,6 +72,16 @@ async def test_private_question_is_answered_with_quote_citation_and_buttons(api,
     assert not api.errors
 
 
+async def test_a_typing_slip_is_answered_and_the_reply_says_how_it_was_read(api, bot, people, corpus):
+    alice = people[0]
+    chat = api.private_chat(alice)
+    m = await api.reply(chat, await api.say(alice, chat, "why is FSN delsiting?"))
+    assert_is_answer(m, release_text(corpus), "FSN")
+    assert "(read “delsiting” as “delisting”)" in m.text
+    assert m.button("Share")["switch_inline_query"] == "why is FSN delsiting?"   # shared as asked
+    assert not api.errors
+
+
 async def test_follow_up_leans_on_the_last_answer_and_new_forgets_it(api, bot, people):
     alice = people[0]
     chat = api.private_chat(alice)
@@ -394,3 +404,16 @@ def test_every_view_fits_telegram_limits_whatever_the_release():
             for button in row:
                 assert button.callback_data is None or len(button.callback_data.encode()) <= 64
     assert front.render_view(a, "A" * 12, "m", 2) is None  # no such alternative: the caller says "expired"
+
+
+def test_how_a_question_was_read_is_escaped_in_every_answer():
+    from botapi import parse_html
+    source = {"id": "x", "title": "T", "company": "C", "ticker": "", "exchange": "", "date": "", "publisher": "",
+              "url": ""}
+    read_as = {"<b>Acme&Co": "Acme & Co"}
+    answered = {"question": "q", "answered": True, "quote": "Q", "source": source, "read_as": read_as}
+    not_found = {"question": "q", "answered": False, "message": "I couldn't find that in the releases.",
+                 "related": [], "read_as": read_as}
+    for a in (answered, not_found):
+        visible, _ = parse_html(front.render_answer(a))
+        assert "(read “<b>Acme&Co” as “Acme & Co”)" in visible
