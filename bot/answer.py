@@ -1022,7 +1022,7 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     """Answer one question, in the context of the conversation's last answer."""
     context = context or Context()
     typed = question
-    question, read_as = spelling.correct(index, question)
+    question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None
     if q.releases is None and last is not None:

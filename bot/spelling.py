@@ -3,25 +3,35 @@
 Investors type fast, on phones: "Oncoytics", "delsiting", "divdend". BM25 cannot forgive a slip (a word no
 release uses matches nothing), so such a word is read as a word of the releases one edit away (a letter dropped,
 doubled, swapped with its neighbour or mistyped: Damerau's four, which make most typing errors), with the same
-first letter, the one that the most passages use. Only lower-case or capitalised words of five letters or more
-are read this way: shorter ones have too many neighbours to choose from, and a word in capitals is a ticker or an
-acronym. A word with no such neighbour stays as it is (an unknown company's name, usually), so the answer can
-still say so; and the answer says how it read the question, since a name one letter from a known one may be
-another company's.
+first letter, the one that the most passages use. Left as typed: words of fewer than five letters (too many
+neighbours to choose from), words in capitals (tickers, acronyms), English words (pyspellchecker's word list:
+"doses" is no slip of "does", nor "Boeing" of "being", though a small corpus has neither), and what the caller
+keeps (a company's name written out, "Entergy Corp", which the answer should name as typed). A word with no
+such neighbour stays as it is too; and the answer says how it read the question, since a name one letter from a
+known one may still be another company's.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from . import text as tx
 
 MIN_LENGTH = 5
-MAX_LENGTH = 30     # longer is no word mistyped but a paste (and its one-edit strings would cost megabytes)
+MAX_LENGTH = 30     # longer is no word mistyped but a paste (and its one-edit strings would cost gigabytes)
 MAX_SLIPS = 4       # unknown words tried in one question (a long paste of names should not cost seconds)
 TRIES = 3           # the most used stems among the candidates, tried in turn ...
-PROBE = 200         # ... each candidate looked for, as spelled, in the releases of this many passages of its stem
+PROBE = 200         # ... each candidate looked for, as spelled, in the releases of this many passages of its stem,
+SCAN_BYTES = 256_000  # ... reading at most this much of their text (a bound on a question's time)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-WORD = re.compile(r"(?<![\w'’.-])[A-Za-z][a-z]+(?![\w'’-])")
+WORD = re.compile(r"(?<![\w'’.-])[A-Za-z][a-z]+(?![\w-]|['’](?!s\b))")   # (a possessive's word too)
+
+
+@functools.cache
+def english() -> dict[str, int]:
+    """pyspellchecker's English words (with their frequencies), loaded once, when first needed (0.1 s)."""
+    from spellchecker import SpellChecker
+    return SpellChecker(language="en").word_frequency.dictionary
 
 
 def edits(word: str) -> set[str]:
@@ -33,14 +43,15 @@ def edits(word: str) -> set[str]:
             | {a + c + b for a, b in splits for c in LETTERS})
 
 
-def correction(index, word: str) -> str | None:
-    """The word `word` (lower case, unknown to the index) was most likely meant to be, or None."""
+def correction(index, word: str, name: bool = False) -> str | None:
+    """The word `word` (lower case, unknown to the index) was most likely meant to be, or None. A `name` (a
+    capitalised word inside the question) is never read as a function word."""
     # (the first letter stays: people seldom mistype it, and a name that starts otherwise is another name:
     # "Rivian" is not "Vivian")
     candidates = sorted(c for c in edits(word) if c[:1] == word[0])
-    function_words = [c for c in candidates if c in tx.STOP_WORDS]
-    if function_words:
-        return function_words[0]    # "wheere", "acteally": a word of the question's frame, read and dropped
+    function_words = [] if name else [c for c in candidates if c in tx.STOP_WORDS]
+    if function_words:   # "wheere", "acteally": a word of the question's frame, read and dropped
+        return max(function_words, key=lambda c: english().get(c, 0))
     by_term: dict[int, list[str]] = {}
     for candidate, stem in zip(candidates, tx.stem_words(candidates)):
         term = index.vocabulary.get(stem)
@@ -61,27 +72,35 @@ def _spelled(index, term: int, words: list[str]) -> str | None:
     texts, bm25 = index.releases.texts, index.bm25
     start = int(bm25.indptr[term])
     passages = bm25.doc_ids[start:min(start + PROBE, int(bm25.indptr[term + 1]))]
+    budget = SCAN_BYTES
     for r in dict.fromkeys(index.passage_release[passages].tolist()):   # (the release texts, as stored: UTF-8)
-        m = pattern.search(texts.buffer, int(texts.offsets[r]), int(texts.offsets[r + 1]))
+        a, b = int(texts.offsets[r]), int(texts.offsets[r + 1])
+        m = pattern.search(texts.buffer, a, min(b, a + budget))
         if m:
             return m.group(0).decode().lower()
+        budget -= b - a
+        if budget <= 0:
+            break
     return None
 
 
-def correct(index, question: str) -> tuple[str, dict[str, str]]:
-    """The question with each unknown word of MIN_LENGTH letters or more replaced by its correction, and the
-    corrections made (as typed -> as read)."""
+def correct(index, question: str, keep: list[tuple[int, int]] = ()) -> tuple[str, dict[str, str]]:
+    """The question with each unknown word of MIN_LENGTH letters or more, outside the spans to `keep`, replaced by
+    its correction; and the corrections made (as typed -> as read)."""
     made: dict[str, str] = {}
-    meant_by_word: dict[str, str | None] = {}   # (a word typed twice is tried once)
+    meant_by_word: dict[tuple[str, bool], str | None] = {}   # (a word typed twice is tried once)
+    first = WORD.search(question)
 
     def fix(m: re.Match) -> str:
         typed = m.group(0)
         low = typed.lower()
-        if not MIN_LENGTH <= len(low) <= MAX_LENGTH or low in tx.STOP_WORDS or tx.stem(low) in index.vocabulary:
+        if not MIN_LENGTH <= len(low) <= MAX_LENGTH or low in tx.STOP_WORDS or tx.stem(low) in index.vocabulary \
+                or any(a < m.end() and m.start() < b for a, b in keep) or low in english():
             return typed
-        if low not in meant_by_word:
-            meant_by_word[low] = correction(index, low) if len(meant_by_word) < MAX_SLIPS else None
-        meant = meant_by_word[low]
+        name = typed[0].isupper() and m.start() != first.start()
+        if (low, name) not in meant_by_word:
+            meant_by_word[low, name] = correction(index, low, name) if len(meant_by_word) < MAX_SLIPS else None
+        meant = meant_by_word[low, name]
         if meant is None:
             return typed
         meant = meant.capitalize() if typed[0].isupper() else meant

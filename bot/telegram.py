@@ -202,9 +202,14 @@ def _fit_quote(quote: str, build) -> str:
         limit -= max(utf16_len(text) - MAX_CHARS, 50)
 
 
+def read_as_html(a: dict) -> str:
+    """'(read "delsiting" as "delisting")' on a line of its own, when the question had a typing slip."""
+    return f"\n<i>{e(read_as_line(a['read_as']))}</i>" if a.get("read_as") else ""
+
+
 def render_answer(a: dict) -> str:
     """The best quote in a blockquote, then its citation; or the honest no, with related releases."""
-    read_as = f"\n<i>{e(read_as_line(a['read_as']))}</i>" if a.get("read_as") else ""
+    read_as = read_as_html(a)
     if not a["answered"]:
         lines = [e(a.get("message") or "I couldn't find that in the releases.") + read_as]
         if a.get("related"):
@@ -271,7 +276,8 @@ def inline_text(a: dict, quote: str, source: dict) -> str:
     """A self-contained message for inline mode: the question, the quote, the citation with its link."""
     cite = citation_html(source)
     head = f"<b>Q:</b> {e(clip(a['question'], 300))}"
-    return _fit_quote(quote, lambda q: f"{head}\n<blockquote>{q}</blockquote>\n{cite}")
+    read_as = read_as_html(a)   # (others in the chat see the question as typed: say how it was read)
+    return _fit_quote(quote, lambda q: f"{head}\n<blockquote>{q}</blockquote>\n{cite}{read_as}")
 
 
 # --- the bot's own state ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from bot import spelling
 from bot.answer import answer
-from conftest import FSN_REASONS, NAUTICUS, SANUWAVE, assert_verbatim, contains_any, run_bot
+from conftest import FSN_REASONS, FSN_TRADING, NAUTICUS, SANUWAVE, assert_verbatim, contains_any, run_bot
 
 
 @pytest.mark.parametrize("typed, slip, meant", [
@@ -50,8 +50,34 @@ def test_a_name_that_is_no_slip_stays_as_typed(fixture_index, question, unknown)
     assert a.source is None or a.source.id != NAUTICUS
 
 
-def test_short_words_and_words_in_capitals_are_never_changed(fixture_index):
-    assert spelling.correct(fixture_index, "FSNN splt?") == ("FSNN splt?", {})
+@pytest.mark.parametrize("question", [
+    "FSNN splt?",                                  # under five letters
+    "SANUWVAE REVERSE SPLIT RATIO?",              # in capitals: a ticker or an acronym, not a slip
+    "what doses were given?",                     # English ("does" is one letter away, but no corpus has "doses")
+    "did Boeing buy Fusion?",                     # a name in the English word list ("being" is one letter away)
+])
+def test_short_words_capitals_and_english_words_are_never_changed(fixture_index, question):
+    assert spelling.correct(fixture_index, question) == (question, {})
+
+
+def test_a_company_written_out_is_named_as_typed(fixture_index):
+    """"Sanuwabe Inc" is one letter from a known company, but written out with its suffix it is taken as the
+    company meant: the answer says there are no releases from it, not from Sanuwave."""
+    a = answer(fixture_index, "why is Sanuwabe Inc splitting its stock?")
+    assert not a.answered and a.read_as == {}
+    assert "Sanuwabe Inc" in a.message
+
+
+def test_a_possessive_is_read_too(fixture_index):
+    for typed in ("what is Sanuwvae's reverse split ratio?", "what is Sanuwvae’s reverse split ratio?"):
+        a = answer(fixture_index, typed)
+        assert a.read_as == {"Sanuwvae": "Sanuwave"} and a.source.id == SANUWAVE, typed
+
+
+def test_a_slipped_question_word_is_read_and_dropped_but_a_name_is_not(fixture_index):
+    a = answer(fixture_index, "wheere will FSN trade?")
+    assert a.read_as == {"wheere": "where"} and contains_any(a.quote, FSN_TRADING), a.quote
+    assert "Acteally" not in spelling.correct(fixture_index, "is Acteally delisting?")[1]   # a name, not "actually"
 
 
 def test_every_correction_is_a_word_the_releases_use(fixture_index):
@@ -81,9 +107,9 @@ def test_the_terminal_answer_says_how_it_read_the_question():
     assert lines[-1] == "(read “delsiting” as “delisting”)"
 
 
-def test_a_long_paste_costs_no_more_than_a_question(fixture_index):
-    """A 10,000-letter word or a page of unknown words is left as typed, and only a few words are tried: a
-    word's one-edit strings grow with its length, and each word tried searches the releases."""
+def test_a_long_word_is_left_alone_and_only_the_first_unknown_words_are_tried(fixture_index):
+    """A word's one-edit strings grow with its length, and each word tried searches the releases: a 10,000-letter
+    word is left as typed, and of a page of unknown words only the first MAX_SLIPS are read."""
     assert spelling.correct(fixture_index, "x" * 10_000) == ("x" * 10_000, {})
     _, made = spelling.correct(fixture_index, "delsiting delistng delsiting delissting delisitng Sanuwvae")
     assert set(made) == {"delsiting", "delistng", "delissting", "delisitng"}   # the first MAX_SLIPS unknown words

@@ -414,6 +414,7 @@ def test_how_a_question_was_read_is_escaped_in_every_answer():
     answered = {"question": "q", "answered": True, "quote": "Q", "source": source, "read_as": read_as}
     not_found = {"question": "q", "answered": False, "message": "I couldn't find that in the releases.",
                  "related": [], "read_as": read_as}
-    for a in (answered, not_found):
-        visible, _ = parse_html(front.render_answer(a))
+    shown = [front.render_answer(answered), front.render_answer(not_found), front.inline_text(answered, "Q", source)]
+    for text in shown:   # (inline: the others in the chat see the question as typed)
+        visible, _ = parse_html(text)
         assert "(read “<b>Acme&Co” as “Acme & Co”)" in visible
