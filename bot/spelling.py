@@ -25,6 +25,7 @@ PROBE = 200         # ... each candidate looked for, as spelled, in the releases
 SCAN_BYTES = 256_000  # ... reading at most this much of their text (a bound on a question's time)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 WORD = re.compile(r"(?<![\w'’.-])[A-Za-z][a-z]+(?![\w-]|['’](?!s\b))")   # (a possessive's word too)
+NAME = re.compile(r"\b[A-Z][\w&'’.-]*(?:\s+[A-Z][\w&'’.-]*)+")   # capitalised words in a row: "Satya Nadella"
 
 
 @functools.cache
@@ -90,6 +91,13 @@ def correct(index, question: str, keep: list[tuple[int, int]] = ()) -> tuple[str
     made: dict[str, str] = {}
     meant_by_word: dict[tuple[str, bool], str | None] = {}   # (a word typed twice is tried once)
     first = WORD.search(question)
+
+    def unknown(word: str) -> bool:
+        low = word.lower().strip(".'’")
+        return tx.stem(low) not in index.vocabulary and low not in english()
+    # A name of which two words are unknown ("Satya Nadella") is a name the releases lack, not a slip in one
+    # they have ("Oncoytics Biotech"): it is kept as typed ("Satya" is not read as "Sanya").
+    keep = list(keep) + [m.span() for m in NAME.finditer(question) if sum(map(unknown, m.group(0).split())) >= 2]
 
     def fix(m: re.Match) -> str:
         typed = m.group(0)

@@ -68,6 +68,13 @@ def test_a_company_written_out_is_named_as_typed(fixture_index):
     assert "Sanuwabe Inc" in a.message
 
 
+def test_a_name_the_releases_lack_is_kept_whole(fixture_index):
+    """Two unknown words in one name ("Sanuwvae Zorblatt", like "Satya Nadella") make a name the releases lack,
+    not a slip in one they have; one unknown word beside known ones is a slip."""
+    assert spelling.correct(fixture_index, "what did Sanuwvae Zorblatt say?")[1] == {}
+    assert spelling.correct(fixture_index, "what did Sanuwvae Health say?")[1] == {"Sanuwvae": "Sanuwave"}
+
+
 def test_a_possessive_is_read_too(fixture_index):
     for typed in ("what is Sanuwvae's reverse split ratio?", "what is Sanuwvae’s reverse split ratio?"):
         a = answer(fixture_index, typed)
