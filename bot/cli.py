@@ -44,7 +44,8 @@ def render_text(a: Answer) -> str:
 def answer_json(conv, a: Answer) -> dict:
     out = {"conv": conv, "answered": a.answered, "quote": a.quote,
            "source": a.source.model_dump() if a.source else None, "score": a.score}
-    out.update(a.model_dump(include={"message", "context_before", "context_after", "alternatives", "related", "read_as"}))
+    out.update(a.model_dump(include={"message", "context_before", "context_after", "alternatives", "related",
+                                     "read_as"}))
     return out
 
 
