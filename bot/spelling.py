@@ -93,6 +93,7 @@ def correct(index, question: str, keep: list[tuple[int, int]] = ()) -> tuple[str
     first = WORD.search(question)
 
     def unknown(word: str) -> bool:
+        """Neither a word of the releases (by its stem) nor an English word."""
         low = word.lower().strip(".'’")
         return tx.stem(low) not in index.vocabulary and low not in english()
     # A name of which two words are unknown ("Satya Nadella") is a name the releases lack, not a slip in one
@@ -102,8 +103,8 @@ def correct(index, question: str, keep: list[tuple[int, int]] = ()) -> tuple[str
     def fix(m: re.Match) -> str:
         typed = m.group(0)
         low = typed.lower()
-        if not MIN_LENGTH <= len(low) <= MAX_LENGTH or low in tx.STOP_WORDS or tx.stem(low) in index.vocabulary \
-                or any(a < m.end() and m.start() < b for a, b in keep) or low in english():
+        if not MIN_LENGTH <= len(low) <= MAX_LENGTH or low in tx.STOP_WORDS or not unknown(low) \
+                or any(a < m.end() and m.start() < b for a, b in keep):
             return typed
         name = typed[0].isupper() and m.start() != first.start()
         if (low, name) not in meant_by_word:
