@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("IRBOT_SHARED") or ROOT.parent / "shared")
 SOURCE = SHARED / "corpus" / "releases.jsonl"
 DEV = SHARED / "eval" / "dev.jsonl"
-CHARS_PER_PASSAGE = 400      # what the shared corpus averages: 18.3M characters, 46k passages
+CALIBRATION = 1000           # releases split exactly to learn how many characters a synthetic passage holds
 
 sys.path.insert(0, str(ROOT))
 
@@ -121,20 +121,30 @@ def synthetic_release(rng: random.Random, k: int, company: dict, pool: list[str]
 
 
 def make_corpus(path: Path, passages: int, seed: int) -> dict:
+    """Releases until they hold about `passages` passages as irbot splits them: the first CALIBRATION are split
+    and counted, the rest are counted at those releases' characters per passage (within about 1%)."""
+    from bot.index import split_release
     rng = random.Random(seed)
     pool = sentence_pool()
     n_companies = max(20, passages // 150)
     firms = companies(rng, n_companies)
-    target, chars, k = passages * CHARS_PER_PASSAGE, 0, 0
+    made, chars, k = 0.0, 0, 0
+    counted_chars = counted_passages = 0
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        while chars < target:
+        while made < passages:
             record, n = synthetic_release(rng, k, rng.choice(firms), pool)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if k < CALIBRATION:
+                split = len(split_release(record["text"]).passages)
+                counted_chars, counted_passages, made = counted_chars + n, counted_passages + split, made + split
+            else:
+                made += n * counted_passages / counted_chars
             chars += n
             k += 1
     os.replace(tmp, path)
-    meta = {"releases": k, "companies": n_companies, "characters": chars, "seed": seed, "pool": len(pool)}
+    meta = {"releases": k, "companies": n_companies, "characters": chars, "seed": seed, "pool": len(pool),
+            "sized": "by passages"}
     Path(str(path) + ".meta.json").write_text(json.dumps(meta))
     return meta
 
@@ -295,12 +305,13 @@ def main() -> int:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / f"corpus-{args.passages}-seed{args.seed}.jsonl"
-    if not corpus.exists() or not Path(str(corpus) + ".meta.json").exists():
+    meta_file = Path(str(corpus) + ".meta.json")
+    if not corpus.exists() or not meta_file.exists() or json.loads(meta_file.read_text()).get("sized") != "by passages":
         t = time.perf_counter()
         print(f"making a synthetic corpus of ~{args.passages:,} passages in {corpus} ...", file=sys.stderr)
         make_corpus(corpus, args.passages, args.seed)
         print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    meta = json.loads(Path(str(corpus) + ".meta.json").read_text())
+    meta = json.loads(meta_file.read_text())
     cache = work / f"cache-{args.passages}-seed{args.seed}"
     shutil.rmtree(cache, ignore_errors=True)
 
