@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import sentences
 from bot.answer import Answerer, answer
 from bot.cli import render_text
 from bot.conversation import Context, SQLiteStore
@@ -113,6 +114,14 @@ def test_any_text_splits_into_verbatim_sentences(text):
         assert previous_end <= s < e <= len(text)
         assert not text[s].isspace() and not text[e - 1].isspace()
         previous_end = e
+
+
+@pytest.mark.skipif(sentences._sentences is None, reason="bot._sentences is not built (no C compiler at install)")
+@PROPERTY
+@given(text=st.one_of(release_like, st.text(max_size=400)))
+def test_compiled_and_python_splitters_agree(text):
+    """bot/_sentences.c finds the sentences sentences.py finds, whatever the text."""
+    assert sentences._sentences.raw_spans(text) == sentences.python_raw_spans(text)
 
 
 def test_a_batch_of_nasty_lines_through_the_cli():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
+import sysconfig
 
 import pytest
 
@@ -15,6 +17,16 @@ from bot import text as tx
 from conftest import FIXTURE_CORPUS, SHIPPED_CORPUS
 
 segmenter = pytest.importorskip("syntok.segmenter")
+
+
+@pytest.fixture(params=["python", "compiled"])
+def raw_spans(request):
+    """Each implementation of raw_spans: sentences.py's, and bot/_sentences.c's walk where it was built."""
+    if request.param == "python":
+        return fastsplit.python_raw_spans
+    if fastsplit._sentences is None:
+        pytest.skip("bot._sentences is not built (no C compiler at install)")
+    return fastsplit._sentences.raw_spans
 
 
 def syntok_raw_spans(text: str) -> list[tuple[int, int]]:
@@ -95,16 +107,16 @@ RELEASE_PASSAGES = [
 
 
 @pytest.mark.parametrize("text", RELEASE_PASSAGES)
-def test_release_passages_match_syntok(text):
-    spans = fastsplit.raw_spans(text)
+def test_release_passages_match_syntok(text, raw_spans):
+    spans = raw_spans(text)
     check_spans(text, spans)
     assert spans == syntok_raw_spans(text)
 
 
-def test_expected_boundaries():
+def test_expected_boundaries(raw_spans):
     """A few splits spelled out, so the intent is readable (syntok agrees, see above)."""
     def sentences(text):
-        return [text[s:e] for s, e in fastsplit.raw_spans(text)]
+        return [text[s:e] for s, e in raw_spans(text)]
 
     assert sentences("Acme Inc. announced results. Shares rose.") == ["Acme Inc. announced results.", "Shares rose."]
     assert sentences("See No. 5 on the list.") == ["See No. 5 on the list."]
@@ -114,7 +126,7 @@ def test_expected_boundaries():
     assert sentences("We wait... And then it happens.") == ["We wait...", "And then it happens."]
 
 
-def test_syntok_segmenter_examples():
+def test_syntok_segmenter_examples(raw_spans):
     """The one-sentence-per-line text of syntok's segmenter_test.py, joined, and its Lorem Ipsum document."""
     tests_dir = os.path.dirname(segmenter.__file__)
     sys.path.insert(0, tests_dir)
@@ -125,8 +137,8 @@ def test_syntok_segmenter_examples():
     finally:
         sys.path.remove(tests_dir)
     for text in (segmenter_test.TEXT, segmenter_test.OSPL, segmenter_test.DOCUMENT):
-        assert fastsplit.raw_spans(text) == syntok_raw_spans(text)
-    assert [segmenter_test.TEXT[s:e] for s, e in fastsplit.raw_spans(segmenter_test.TEXT)] == \
+        assert raw_spans(text) == syntok_raw_spans(text)
+    assert [segmenter_test.TEXT[s:e] for s, e in raw_spans(segmenter_test.TEXT)] == \
         segmenter_test.SENTENCES
 
 
@@ -141,33 +153,33 @@ ODD_INPUTS = [
 
 
 @pytest.mark.parametrize("text", ODD_INPUTS)
-def test_odd_inputs(text):
-    spans = fastsplit.raw_spans(text)
+def test_odd_inputs(text, raw_spans):
+    spans = raw_spans(text)
     check_spans(text, spans)
     assert spans == syntok_raw_spans(text)
 
 
-def test_huge_paragraph_without_punctuation():
+def test_huge_paragraph_without_punctuation(raw_spans):
     text = " ".join(["word"] * 200_000)  # 1 MB
-    assert fastsplit.raw_spans(text) == [(0, len(text))]
+    assert raw_spans(text) == [(0, len(text))]
     text = "x" * 1_000_000  # one 1 MB token
-    assert fastsplit.raw_spans(text) == [(0, len(text))]
+    assert raw_spans(text) == [(0, len(text))]
 
 
-def test_huge_text_with_punctuation_is_linear():
+def test_huge_text_with_punctuation_is_linear(raw_spans):
     text = "The price rose (see Note 3). Shares fell; sales, e.g. in the U.S., grew 1.5%. " * 12_000  # ~1 MB
-    spans = fastsplit.raw_spans(text)
+    spans = raw_spans(text)
     check_spans(text, spans)
     assert len(spans) == 24_000
 
 
-def test_random_strings_match_syntok():
+def test_random_strings_match_syntok(raw_spans):
     rnd = random.Random(1)
     alphabet = list("aAbZ09 .,;:!?()[]{}\"'’”“-_\n\t\r…$%") + \
         ["...", "Inc.", "U.S.", "No.", "e.g.", "n't", "’s", "Mr.", "Jan.", "The", "I.", "iPhone", "\u00a0", "\ud800"]
     for _ in range(2000):
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(60)))
-        spans = fastsplit.raw_spans(text)
+        spans = raw_spans(text)
         check_spans(text, spans)
         assert spans == syntok_raw_spans(text), repr(text)
 
@@ -198,3 +210,27 @@ def test_shared_corpus_splits_as_on_syntok(shared_releases):
         texts = [json.loads(line)["text"] for line in handle]
     for text in texts:
         assert tx.sentence_spans(text) == syntok_sentence_spans(text)
+
+
+def test_shared_corpus_compiled_walk_matches_python(shared_releases):
+    """bot/_sentences.c against sentences.py on every release of the shared corpus (and on each release's text
+    cut at random places, where paragraphs and brackets end abruptly)."""
+    if fastsplit._sentences is None:
+        pytest.skip("bot._sentences is not built (no C compiler at install)")
+    rnd = random.Random(7)
+    with open(shared_releases, encoding="utf-8") as handle:
+        for line in handle:
+            text = json.loads(line)["text"]
+            cut = text[rnd.randrange(len(text) + 1):][:rnd.randrange(1, 3000)]
+            for piece in (text, cut):
+                assert fastsplit._sentences.raw_spans(piece) == fastsplit.python_raw_spans(piece)
+
+
+def test_compiled_walk_is_used_where_it_can_be_built():
+    """Installed with a C compiler at hand, the package splits with bot/_sentences.c: without it a million-
+    passage build takes half as long again. (After editing the C file, install again to rebuild it.)"""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None or os.environ.get("IRBOT_PURE_PYTHON"):
+        pytest.skip("no C compiler here, or the pure-Python splitter was asked for")
+    assert fastsplit.COMPILED, "bot._sentences was not built: run the README's install command again"
+    assert tx.raw_spans is fastsplit._sentences.raw_spans
