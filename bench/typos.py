@@ -6,7 +6,8 @@ dropped, doubled, swapped with its neighbour or mistyped, never the first) in so
     python ../shared/eval/evaluate.py --gold /tmp/dev-typos.jsonl
 
 --word longest: the longest word of every first turn (usually the company or the topic: the hardest case);
---word random (the default): a random word of five letters or more, in a share (--share) of all turns.
+--word random (the default): a random word of five letters or more, in a share (--share) of all turns;
+--word none: no slips. --lower: every question in lower case, tickers and names too (as phones send them).
 Seeded: the same arguments give the same set. The gold answers stay as they were.
 """
 from __future__ import annotations
@@ -41,7 +42,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gold", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--word", choices=["random", "longest"], default="random")
+    ap.add_argument("--word", choices=["random", "longest", "none"], default="random")
+    ap.add_argument("--lower", action="store_true", help="every question in lower case (before any slip)")
     ap.add_argument("--share", type=float, default=0.6, help="with --word random: the share of turns given a slip")
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
@@ -54,6 +56,8 @@ def main() -> None:
             conv = json.loads(line)
             for k, turn in enumerate(conv["turns"]):
                 turns += 1
+                if args.lower:
+                    turn["q"] = turn["q"].lower()
                 if args.word == "longest" and k == 0 or args.word == "random" and rng.random() < args.share:
                     typed = with_slip(turn["q"], rng, args.word == "longest")
                     slipped += typed != turn["q"]

@@ -442,7 +442,7 @@ def find_companies(index: Index, question: str) -> tuple[set[int] | None, set[st
     matches: list[tuple[str, set[int], list[str]]] = []
     for w in re.findall(r"[\w&.\-]+", question):
         w = w.strip(".-").removesuffix("'s")
-        if len(w) >= 2 and (w.isupper() or len(w) >= 4 and w.lower() not in index.vocabulary) and w.upper() in directory.tickers:
+        if len(w) >= 2 and w.upper() in directory.tickers and (w.isupper() or _typed_ticker(w)):
             matches.append((w.lower(), directory.tickers[w.upper()], tx.words(w)))
     words = tx.words(question)
     k = 0
@@ -464,6 +464,13 @@ def find_companies(index: Index, question: str) -> tuple[set[int] | None, set[st
         found |= owners
         used.update(ws)
     return (found or None), used
+
+
+def _typed_ticker(word: str) -> bool:
+    """A ticker typed in lower case ("why is fsn delisting?", as on a phone): a word of three letters or more
+    that is no English word ("gold", "key" and "now" are tickers too) is the ticker it spells."""
+    low = word.lower()
+    return len(low) >= 3 and low not in tx.STOP_WORDS and low not in spelling.english()
 
 
 def unknown_company(index: Index, question: str, company_words: set[str]) -> str | None:
@@ -585,6 +592,18 @@ def company_releases(index: Index, release: int) -> set[int]:
     if r.ticker and r.ticker.upper() in index.companies.tickers:
         found |= index.companies.tickers[r.ticker.upper()]
     return found
+
+
+def one_company(index: Index) -> bool:
+    """Whether every release is of one company (a company's own bot): then a question that names none is
+    about that company, not one that could be any company's."""
+    cache = index.__dict__
+    if "_one_company" not in cache:
+        meta = index.releases.meta
+        keys = {company_key(r.company) for r in meta if r.company} - {""}
+        cache["_one_company"] = len(meta) > 0 and (
+            len(keys) == 1 or any(len(owners) == len(meta) for owners in index.companies.tickers.values()))
+    return cache["_one_company"]
 
 
 def _release_words(index: Index, release: int) -> frozenset[str]:
@@ -1054,6 +1073,8 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
             scopes.insert(0, {last})  # the company is the last answer's, or one its release speaks of
     elif last is not None:
         scopes = [{last}, company_releases(index, last)]  # a follow-up stays with the company it follows
+    elif one_company(index):
+        scopes = [set(range(len(index.releases)))]
     else:
         scopes = [None]
 

@@ -3,12 +3,14 @@ honest abstention. Assertions are about what a user would notice (which release 
 states the fact asked for, whether it is verbatim), not about scores or incidental sentence choices."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.answer import Answerer, answer
 from bot.conversation import Context
-from conftest import (FSN, FSN_REASONS, FSN_TRADING, GEOVAX, NAUTICUS, SANUWAVE, SPLASH, assert_verbatim,
-                      contains_any)
+from conftest import (FIXTURE_CORPUS, FSN, FSN_REASONS, FSN_TRADING, GEOVAX, NAUTICUS, SANUWAVE, SPLASH,
+                      assert_verbatim, contains_any)
 
 
 # --- the card -----------------------------------------------------------------------------------------------
@@ -81,11 +83,35 @@ def test_the_ratio_asked_for_is_the_ratio_quoted(fixture_bot, fixture_index, que
     ("why is Fusion delisting?", FSN),
     ("why are SBEV warrants being delisted?", SPLASH),
     ("why is Splash Beverage delisting its warrants?", SPLASH),
+    ("why is fsn delisting?", FSN),                       # tickers typed in lower case, as on a phone
+    ("why are sbev warrants being delisted?", SPLASH),
 ])
 def test_two_delistings_are_told_apart_by_company_or_ticker(fixture_bot, fixture_index, question, release):
     a = fixture_bot.ask("q", question)
     assert_verbatim(fixture_index, a)
     assert a.source.id == release
+
+
+def test_a_word_in_lower_case_is_a_word_though_a_ticker_spells_it(tmp_path):
+    """"gold", "key", "now" are tickers too: typed in lower case they are the words, and pick no company."""
+    from bot.answer import find_companies
+    from bot.corpus import load_corpus
+    from bot.index import build_index
+    records = [json.loads(line) for line in (FIXTURE_CORPUS / "reverse-splits.jsonl").read_text().splitlines()]
+    records[0]["ticker"] = "GOLD"
+    (tmp_path / "releases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    index = build_index(load_corpus(tmp_path), workers=1)
+    assert find_companies(index, "how much gold did they produce?") == (None, set())
+    assert find_companies(index, "what is the GOLD reverse split ratio?")[0] == index.companies.tickers["GOLD"]
+
+
+def test_a_company_bot_answers_questions_that_name_no_company(shipped_bot, fixture_bot):
+    """A corpus of one company's releases: "the company" is that company. Over several companies' releases the
+    same question names none of them, and no company's answer is picked for it."""
+    a = shipped_bot.ask("q", "why is the company delisting?")
+    assert a.answered and contains_any(a.quote, FSN_REASONS), a.quote
+    assert shipped_bot.ask("q2", "what is the reason for the delisting?").answered
+    assert not fixture_bot.ask("q", "why is the company delisting?").answered
 
 
 def test_the_splash_delisting_reason_is_quoted(fixture_bot, fixture_index):
