@@ -8,6 +8,7 @@ dropped, doubled, swapped with its neighbour or mistyped, never the first) in so
 --word longest: the longest word of every first turn (usually the company or the topic: the hardest case);
 --word random (the default): a random word of five letters or more, in a share (--share) of all turns;
 --word none: no slips. --lower: every question in lower case, tickers and names too (as phones send them).
+--chatty: "hey " before each conversation's first question, and no question mark or full stop at the end of any.
 Seeded: the same arguments give the same set. The gold answers stay as they were.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--word", choices=["random", "longest", "none"], default="random")
     ap.add_argument("--lower", action="store_true", help="every question in lower case (before any slip)")
+    ap.add_argument("--chatty", action="store_true", help='"hey " before first questions, no closing "?" or "."')
     ap.add_argument("--share", type=float, default=0.6, help="with --word random: the share of turns given a slip")
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
@@ -58,6 +60,8 @@ def main() -> None:
                 turns += 1
                 if args.lower:
                     turn["q"] = turn["q"].lower()
+                if args.chatty:
+                    turn["q"] = ("hey " if k == 0 else "") + re.sub(r"[?.!]+\s*$", "", turn["q"].strip())
                 if args.word == "longest" and k == 0 or args.word == "random" and rng.random() < args.share:
                     typed = with_slip(turn["q"], rng, args.word == "longest")
                     slipped += typed != turn["q"]

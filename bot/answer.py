@@ -425,7 +425,20 @@ MEASURE = re.compile(r"\b(?:price|ratio|proceeds|revenue|sales|eps|dividend|coup
                      r"margin|strike|consideration|income|earnings|profit)\b", re.I)
 
 
+# What people put before and after the question itself ("hey,", "quick question:", "... thanks!"): its kind is
+# read without them (a yes/no question is told by its first word, "what is it for?" by its last).
+LEAD_IN = re.compile(r"^\s*(?:(?:hey|hi|hello|yo|ok|okay|so|and|also|but|btw|um+|hmm+|sorry|please|pls|"
+                     r"quick question|one more question|question)\b[\s,:;.!\-–—]*)+", re.I)
+SIGN_OFF = re.compile(r"[\s,.!]*\b(?:thanks|thank you|thx|ty|please|pls|cheers)\b[\s.!]*$", re.I)
+
+
+def the_question(text: str) -> str:
+    """`text` without its greeting and sign-off (all of it when that is all there is)."""
+    return SIGN_OFF.sub("", LEAD_IN.sub("", text)) or text
+
+
 def question_kind(question: str) -> str:
+    question = the_question(question)
     for kind, pattern in QUESTION_KINDS:
         if pattern.search(question):
             return kind
@@ -534,6 +547,7 @@ def _plain(question: str) -> str:
 
 
 def read_question(index: Index, question: str) -> Question:
+    question = the_question(question)
     releases, company_words = find_companies(index, question)
     content = [w for w in tx.words(_plain(question)) if w not in tx.STOP_WORDS and w not in company_words]
     concepts = concepts_of(content, index)

@@ -130,6 +130,18 @@ def test_a_plain_text_release_is_cited_with_what_its_text_says(fixture_bot):
     assert c.url == ""  # not in the text, so not invented
 
 
+@pytest.mark.parametrize("question, said", [
+    ("did Splash Beverage get a deficiency notice?", "hey did Splash Beverage get a deficiency notice"),
+    ("did Nauticus approve a reverse split?", "Quick question: did Nauticus approve a reverse split?"),
+    ("does KITT still trade on Nasdaq?", "so does KITT still trade on Nasdaq? thanks!"),
+    ("why is FSN delisting?", "Hi, why is FSN delisting? Thank you"),
+])
+def test_a_greeting_or_a_thank_you_changes_no_answer(fixture_bot, question, said):
+    """A yes/no question is told by its first word: "hey" before it, or "thanks" after, change nothing."""
+    plain, chatty = fixture_bot.ask("a", question), fixture_bot.ask("b", said)
+    assert plain.answered and (chatty.quote, chatty.source) == (plain.quote, plain.source)
+
+
 # --- follow-ups and context switches --------------------------------------------------------------------------
 
 def test_a_follow_up_stays_in_the_release_of_the_last_answer(fixture_bot, fixture_index):
