@@ -176,9 +176,9 @@ static int tokenize_in_python(Para *p, Py_ssize_t cs, Py_ssize_t ce, Vec *out)
     Py_DECREF(chunk);
     if (tokens == NULL)
         return -1;
-    if (!PyList_Check(tokens)) {
+    if (!PyList_Check(tokens) || PyList_GET_SIZE(tokens) == 0) {
         Py_DECREF(tokens);
-        PyErr_SetString(PyExc_TypeError, "_chunk_tokens must return a list");
+        PyErr_SetString(PyExc_TypeError, "_chunk_tokens must return a non-empty list");
         return -1;
     }
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(tokens); k++) {
@@ -186,6 +186,11 @@ static int tokenize_in_python(Para *p, Py_ssize_t cs, Py_ssize_t ce, Vec *out)
         PyObject *v, *g;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(tokens, k), "nnOO", &a, &b, &v, &g)) {
             Py_DECREF(tokens);
+            return -1;
+        }
+        if (!PyUnicode_Check(v) || a < 0 || a > b || b > ce - cs) {
+            Py_DECREF(tokens);
+            PyErr_SetString(PyExc_TypeError, "_chunk_tokens must return (start, end, str, glued) within the chunk");
             return -1;
         }
         int glued = PyObject_IsTrue(g);
@@ -234,6 +239,8 @@ static int tokenize(Para *p, Py_ssize_t cs, Py_ssize_t ce, Vec *out)
 
 static int in(Para *p, PyObject *set, PyObject *v)
 {
+    if (p->err)
+        return 0;
     int r = PySet_Contains(set, v);
     if (r < 0) {
         p->err = 1;
@@ -244,6 +251,8 @@ static int in(Para *p, PyObject *set, PyObject *v)
 
 static int is(Para *p, PyObject *v, PyObject *method)
 {
+    if (p->err)
+        return 0;
     PyObject *r = PyObject_CallMethodNoArgs(v, method);
     if (r == NULL) {
         p->err = 1;
@@ -337,6 +346,8 @@ static void replace_buf(Para *p, Tok *head, Vec *rest)
 
 static Py_ssize_t jump(Para *p)
 {
+    if (p->err)
+        return -1;
     Py_ssize_t end = p->end, searched = p->loaded, at = searched;
     Tok last = p->buf.t[p->buf.n - 1];
     Py_INCREF(last.v);
@@ -605,7 +616,7 @@ static void walk(Para *p, PyObject *out)
                 b = a;
                 while (b < p->end && !is_token_space(CH(p, b)))
                     b++;
-                if (tokenize(p, a, b, &p->buf) < 0) {
+                if (p->err || tokenize(p, a, b, &p->buf) < 0) {
                     p->err = 1;
                     return;
                 }
@@ -613,7 +624,7 @@ static void walk(Para *p, PyObject *out)
             }
             if (in(p, TERMINALS, V(p, pos)) || equals(V(p, pos), "(")) {
                 pos = decide(p, pos, 1, &split);
-                if (!HAS(p, pos))
+                if (p->err || !HAS(p, pos))
                     break;
                 if (split) {
                     EMIT(start, p->buf.t[pos - 1].e);
@@ -647,7 +658,7 @@ static void walk(Para *p, PyObject *out)
             if (!HAS(p, pos))
                 break;
             pos = decide(p, pos, 0, &split);
-            if (!HAS(p, pos))
+            if (p->err || !HAS(p, pos))
                 break;
             if (split) {
                 EMIT(start, p->buf.t[pos - 1].e);
@@ -658,7 +669,7 @@ static void walk(Para *p, PyObject *out)
         }
     }
     if (!p->err)
-        EMIT(start, p->buf.t[pos - 1].e);
+        EMIT(start, p->buf.t[pos > 0 ? pos - 1 : p->buf.n - 1].e);
 }
 
 /* _paragraph_spans: a paragraph without a terminal or an opening bracket is one sentence. */

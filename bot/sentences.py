@@ -155,16 +155,21 @@ CACHE_SIZE = 1 << 16
 CACHED_CHUNK_LENGTH = 64
 
 
-def _tokenize_chunk(text: str, cs: int, ce: int) -> list[tuple[int, int, str, bool]]:
-    """Tokens of text[cs:ce] with offsets into `text`."""
-    chunk = text[cs:ce]
+def _cached_chunk_tokens(chunk: str) -> list[tuple[int, int, str, bool]]:
+    """_chunk_tokens(chunk), kept for a short chunk (bot/_sentences.c asks for the chunks it leaves to Python)."""
     tokens = _CHUNK_CACHE.get(chunk)
     if tokens is None:
         tokens = _chunk_tokens(chunk)
-        if ce - cs <= CACHED_CHUNK_LENGTH:
+        if len(chunk) <= CACHED_CHUNK_LENGTH:
             if len(_CHUNK_CACHE) >= CACHE_SIZE:
                 _CHUNK_CACHE.clear()
             _CHUNK_CACHE[chunk] = tokens
+    return tokens
+
+
+def _tokenize_chunk(text: str, cs: int, ce: int) -> list[tuple[int, int, str, bool]]:
+    """Tokens of text[cs:ce] with offsets into `text`."""
+    tokens = _cached_chunk_tokens(text[cs:ce])
     if len(tokens) == 1:
         a, b, v, g = tokens[0]
         return [(cs + a, cs + b, v, g)]
@@ -479,14 +484,16 @@ def python_raw_spans(text: str) -> list[tuple[int, int]]:
 
 
 # The same walk compiled (bot/_sentences.c, built at install where a C compiler is), about five times faster.
+# IRBOT_PURE_PYTHON=1 splits with this module alone (the tests still reach the compiled walk, to compare).
 try:
     from . import _sentences
 except ImportError:     # no compiler at install, or a copy of the sources: this module alone
     _sentences = None
-if _sentences is not None and not os.environ.get("IRBOT_PURE_PYTHON"):
-    _sentences.setup(TERMINALS, OPENING_BRACKETS, CLOSING_BRACKETS, CLOSING_QUOTES, INNER_PUNCTUATION, SPECIAL,
-                     STARTERS, ABBREVIATIONS, NUMBER_SIGNS, MONTHS, ROMAN_NUMERALS, VOWELS, _chunk_tokens)
-    raw_spans = _sentences.raw_spans
-else:
-    raw_spans = python_raw_spans
+if _sentences is not None:
+    try:
+        _sentences.setup(TERMINALS, OPENING_BRACKETS, CLOSING_BRACKETS, CLOSING_QUOTES, INNER_PUNCTUATION, SPECIAL,
+                         STARTERS, ABBREVIATIONS, NUMBER_SIGNS, MONTHS, ROMAN_NUMERALS, VOWELS, _cached_chunk_tokens)
+    except (TypeError, ValueError):     # a build older than this file: the install command rebuilds it
+        _sentences = None
+raw_spans = python_raw_spans if _sentences is None or os.environ.get("IRBOT_PURE_PYTHON") else _sentences.raw_spans
 COMPILED = raw_spans is not python_raw_spans

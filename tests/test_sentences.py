@@ -229,8 +229,36 @@ def test_shared_corpus_compiled_walk_matches_python(shared_releases):
 def test_compiled_walk_is_used_where_it_can_be_built():
     """Installed with a C compiler at hand, the package splits with bot/_sentences.c: without it a million-
     passage build takes half as long again. (After editing the C file, install again to rebuild it.)"""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None or os.environ.get("IRBOT_PURE_PYTHON"):
-        pytest.skip("no C compiler here, or the pure-Python splitter was asked for")
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = os.path.join(sysconfig.get_paths()["include"], "Python.h")
+    if shutil.which(compiler) is None or not os.path.exists(headers) or os.environ.get("IRBOT_PURE_PYTHON"):
+        pytest.skip("no C compiler or Python headers here, or the pure-Python splitter was asked for")
     assert fastsplit.COMPILED, "bot._sentences was not built: run the README's install command again"
     assert tx.raw_spans is fastsplit._sentences.raw_spans
+
+
+def test_an_error_while_python_tokenizes_a_chunk_reaches_the_caller_as_itself():
+    """Ctrl-C, or any error, raised while the compiled walk has Python tokenize a chunk ("fooBar": a case change)
+    stops the walk and surfaces unchanged, not as a SystemError of a later call."""
+    if fastsplit._sentences is None:
+        pytest.skip("bot._sentences is not built (no C compiler at install)")
+
+    class Stop(Exception):
+        pass
+
+    def failing(chunk):
+        if "Bar" in chunk:
+            raise Stop(chunk)
+        return fastsplit._chunk_tokens(chunk)
+
+    sets = (fastsplit.TERMINALS, fastsplit.OPENING_BRACKETS, fastsplit.CLOSING_BRACKETS, fastsplit.CLOSING_QUOTES,
+            fastsplit.INNER_PUNCTUATION, fastsplit.SPECIAL, fastsplit.STARTERS, fastsplit.ABBREVIATIONS,
+            fastsplit.NUMBER_SIGNS, fastsplit.MONTHS, fastsplit.ROMAN_NUMERALS, fastsplit.VOWELS)
+    fastsplit._sentences.setup(*sets, failing)
+    try:
+        for text in ["Go (x fooBar) Yes.", "A fooBar. B.", "(fooBar) x.", "Mr. fooBar went.", "U.S. (No. fooBar) Then."]:
+            with pytest.raises(Stop):
+                fastsplit._sentences.raw_spans(text)
+        assert fastsplit._sentences.raw_spans("Fine. Again.") == [(0, 5), (6, 12)]
+    finally:
+        fastsplit._sentences.setup(*sets, fastsplit._cached_chunk_tokens)
