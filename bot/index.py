@@ -595,7 +595,8 @@ def _split_batch(batch: list[tuple[str, str, str, str]]) -> SplitBatch:
     return SplitBatch(list(packer.positions), packer.run(), _lead_word_counts(packer.facts))
 
 
-BATCH = 32           # releases sent to a worker at once
+BATCH = 128          # releases sent to a worker at once (the fewer new stems a batch brings, the less the main
+                     # process spends numbering them: 58 a release at 128, 104 at 32)
 IN_PROCESS = 2       # batches split in this process before workers are started (a small corpus needs none)
 
 

@@ -159,9 +159,12 @@ def test_a_lead_word_starting_with_a_digit_is_left_out_of_the_company_words():
 _SPLIT_BATCH = ix._split_batch
 
 
+_DIES_AT = ix.BATCH * ix.IN_PROCESS + 5    # a copy in a batch split by a worker, not by this process
+
+
 def _dying_batch(batch):
-    """A worker that dies (killed, out of memory) on the batch holding copy number 100."""
-    if any(fields[3].endswith("number 100 of the test corpus.") for fields in batch):
+    """A worker that dies (killed, out of memory) on the batch holding copy number _DIES_AT."""
+    if any(fields[3].endswith(f"number {_DIES_AT} of the test corpus.") for fields in batch):
         os._exit(9)
     return _SPLIT_BATCH(batch)
 
