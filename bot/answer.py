@@ -432,6 +432,18 @@ LEAD_IN = re.compile(r"^\s*(?:(?:hey|hi|hello|yo|ok|okay|so|and|also|but|btw|um+
 SIGN_OFF = re.compile(r"[\s,.!]*\b(?:thanks|thank you|thx|ty|please|pls|cheers)\b[\s.!]*$", re.I)
 
 
+# Asked for advice or for where the price goes ("should I sell?", "is it a good investment?", "will the stock go
+# up?"), any sentence quoted would pass for an answer that no release gives: the bot says what it does instead.
+ADVICE = re.compile(r"\bshould (?:i|we)(?: \w+)? (?:buy|sell|hold|invest|exit|dump|get (?:in|out)|keep (?:my|our|the|it|them|holding))\b|"
+                    r"\b(?:good|bad|smart|safe|wise|great) (?:investment|buy|stock to|time to (?:buy|sell|invest))\b|"
+                    r"\bworth (?:buying|investing|holding)\b|\b(?:buy|sell|hold),? or (?:buy|sell|hold)\b|"
+                    r"\bwill (?:the |its |their )?(?:stock|shares?|share price|price)\b.*\b(?:go up|go down|rise|fall|drop|"
+                    r"recover|rebound|climb|crash|tank)\b|\bdo you (?:recommend|think)\b|\byour (?:opinion|view|advice)\b",
+                    re.I)
+ADVICE_MESSAGE = ("I can't give investment advice or say where the price will go: I only quote what the releases "
+                  "say. Ask me what a release says (why, when, how much, who ...).")
+
+
 def the_question(text: str) -> str:
     """`text` without its greeting and sign-off (all of it when that is all there is)."""
     return SIGN_OFF.sub("", LEAD_IN.sub("", text)) or text
@@ -1055,6 +1067,8 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     """Answer one question, in the context of the conversation's last answer."""
     context = context or Context()
     typed = question
+    if ADVICE.search(the_question(question)):
+        return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, context=context)
     question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None

@@ -274,6 +274,22 @@ def test_a_follow_up_without_context_in_a_many_company_corpus_does_not_guess_wil
         assert contains_any(a.quote, ["trade", "quot", "OTC", "listed"])
 
 
+@pytest.mark.parametrize("question", ["should I sell my FSN shares?", "is FSN a good investment?",
+                                      "will the stock go up after the delisting?", "should we still hold?"])
+def test_advice_is_declined_and_the_conversation_goes_on(shipped_bot, question):
+    """A quote would pass for advice no release gives: the bot says what it does instead, and keeps the context."""
+    shipped_bot.ask("c", "why is FSN delisting?")
+    a = shipped_bot.ask("c", question)
+    assert not a.answered and a.quote is None and "advice" in a.message
+    assert contains_any(shipped_bot.ask("c", "where will it trade?").quote, FSN_TRADING)
+
+
+@pytest.mark.parametrize("question", ["will the stock stay listed?", "should I expect the shares to keep trading?"])
+def test_a_question_about_the_shares_is_no_request_for_advice(shipped_bot, question):
+    a = shipped_bot.ask("c", question)
+    assert a.answered and contains_any(a.quote, FSN_TRADING), a.quote
+
+
 # --- boilerplate -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("question", ["why is FSN delisting?", "where will FSN trade?", "when will FSN's delisting "
