@@ -434,7 +434,8 @@ SIGN_OFF = re.compile(r"[\s,.!]*\b(?:thanks|thank you|thx|ty|please|pls|cheers)\
 
 # Asked for advice or for where the price goes ("should I sell?", "is it a good investment?", "will the stock go
 # up?"), any sentence quoted would pass for an answer that no release gives: the bot says what it does instead.
-ADVICE = re.compile(r"\bshould (?:i|we)(?: \w+)? (?:buy|sell|hold|invest|exit|dump|get (?:in|out)|keep (?:my|our|the|it|them|holding))\b|"
+ADVICE = re.compile(r"\bshould (?:i|we)(?: \w+)? (?:buy|sell|hold|invest|exit|dump|get (?:in|out)|"
+                    r"keep (?:my|our|the|it|them|holding))\b|"
                     r"\b(?:good|bad|smart|safe|wise|great) (?:investment|buy|stock to|time to (?:buy|sell|invest))\b|"
                     r"\bworth (?:buying|investing|holding)\b|\b(?:buy|sell|hold),? or (?:buy|sell|hold)\b|"
                     r"\bwill (?:the |its |their )?(?:stock|shares?|share price|price)\b.*\b(?:go up|go down|rise|fall|drop|"
