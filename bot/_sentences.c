@@ -277,19 +277,30 @@ static int single_letter_or_roman(Para *p, PyObject *v)
 
 /* --- the walk: _Paragraph's methods --------------------------------------------------------------------- */
 
+/* CHUNK.search(text, loaded, end): the next run without white space, as [*a, *b); 0 at the paragraph's end. */
+static int next_chunk(Para *p, Py_ssize_t *a, Py_ssize_t *b)
+{
+    Py_ssize_t s = p->loaded, e;
+    while (s < p->end && is_token_space(CH(p, s)))
+        s++;
+    if (s >= p->end)
+        return 0;
+    e = s;
+    while (e < p->end && !is_token_space(CH(p, e)))
+        e++;
+    *a = s;
+    *b = e;
+    return 1;
+}
+
 static int fill(Para *p, Py_ssize_t i)
 {
     if (p->err)
         return 0;
     while (p->buf.n <= i) {
-        Py_ssize_t a = p->loaded, b;
-        while (a < p->end && is_token_space(CH(p, a)))
-            a++;
-        if (a >= p->end)
+        Py_ssize_t a, b;
+        if (!next_chunk(p, &a, &b))
             return 0;
-        b = a;
-        while (b < p->end && !is_token_space(CH(p, b)))
-            b++;
         if (tokenize(p, a, b, &p->buf) < 0) {
             p->err = 1;
             return 0;
@@ -601,10 +612,8 @@ static void walk(Para *p, PyObject *out)
             }
             pos++;
             if (pos == p->buf.n) { /* the next token starts a chunk: look at that before tokenizing it */
-                Py_ssize_t a = p->loaded, b;
-                while (a < p->end && is_token_space(CH(p, a)))
-                    a++;
-                if (a >= p->end)
+                Py_ssize_t a, b;
+                if (!next_chunk(p, &a, &b))
                     break;
                 if (!is_special_char(CH(p, a))) {
                     /* an ordinary token follows, which InnerToken moves: go on from its chunk */
@@ -613,9 +622,6 @@ static void walk(Para *p, PyObject *out)
                     first = 0;
                     continue;
                 }
-                b = a;
-                while (b < p->end && !is_token_space(CH(p, b)))
-                    b++;
                 if (p->err || tokenize(p, a, b, &p->buf) < 0) {
                     p->err = 1;
                     return;

@@ -451,7 +451,7 @@ def the_question(text: str) -> str:
 
 
 def question_kind(question: str) -> str:
-    question = the_question(question)
+    """What kind of answer `question` (without greeting or sign-off: read_question's) wants."""
     for kind, pattern in QUESTION_KINDS:
         if pattern.search(question):
             return kind

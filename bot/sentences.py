@@ -489,10 +489,12 @@ try:
     from . import _sentences
 except ImportError:     # no compiler at install, or a copy of the sources: this module alone
     _sentences = None
+# What the compiled walk decides with, in the order its setup() takes them (before the chunk tokenizer).
+WALK_SETS = (TERMINALS, OPENING_BRACKETS, CLOSING_BRACKETS, CLOSING_QUOTES, INNER_PUNCTUATION, SPECIAL, STARTERS,
+             ABBREVIATIONS, NUMBER_SIGNS, MONTHS, ROMAN_NUMERALS, VOWELS)
 if _sentences is not None:
     try:
-        _sentences.setup(TERMINALS, OPENING_BRACKETS, CLOSING_BRACKETS, CLOSING_QUOTES, INNER_PUNCTUATION, SPECIAL,
-                         STARTERS, ABBREVIATIONS, NUMBER_SIGNS, MONTHS, ROMAN_NUMERALS, VOWELS, _cached_chunk_tokens)
+        _sentences.setup(*WALK_SETS, _cached_chunk_tokens)
     except (TypeError, ValueError):     # a build older than this file: the install command rebuilds it
         _sentences = None
 raw_spans = python_raw_spans if _sentences is None or os.environ.get("IRBOT_PURE_PYTHON") else _sentences.raw_spans

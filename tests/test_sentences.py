@@ -251,14 +251,11 @@ def test_an_error_while_python_tokenizes_a_chunk_reaches_the_caller_as_itself():
             raise Stop(chunk)
         return fastsplit._chunk_tokens(chunk)
 
-    sets = (fastsplit.TERMINALS, fastsplit.OPENING_BRACKETS, fastsplit.CLOSING_BRACKETS, fastsplit.CLOSING_QUOTES,
-            fastsplit.INNER_PUNCTUATION, fastsplit.SPECIAL, fastsplit.STARTERS, fastsplit.ABBREVIATIONS,
-            fastsplit.NUMBER_SIGNS, fastsplit.MONTHS, fastsplit.ROMAN_NUMERALS, fastsplit.VOWELS)
-    fastsplit._sentences.setup(*sets, failing)
+    fastsplit._sentences.setup(*fastsplit.WALK_SETS, failing)
     try:
         for text in ["Go (x fooBar) Yes.", "A fooBar. B.", "(fooBar) x.", "Mr. fooBar went.", "U.S. (No. fooBar) Then."]:
             with pytest.raises(Stop):
                 fastsplit._sentences.raw_spans(text)
         assert fastsplit._sentences.raw_spans("Fine. Again.") == [(0, 5), (6, 12)]
     finally:
-        fastsplit._sentences.setup(*sets, fastsplit._cached_chunk_tokens)
+        fastsplit._sentences.setup(*fastsplit.WALK_SETS, fastsplit._cached_chunk_tokens)
