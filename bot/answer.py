@@ -1068,9 +1068,9 @@ def answer(index: Index, question: str, context: Context | None = None) -> Answe
     """Answer one question, in the context of the conversation's last answer."""
     context = context or Context()
     typed = question
-    if ADVICE.search(the_question(question)):
-        return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, context=context)
     question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
+    if ADVICE.search(the_question(question)):  # as read: "shuold I sell?" asks for advice too
+        return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
     q = read_question(index, question)
     last = index.by_id.get(context.release_id) if context.release_id else None
     if q.releases is None and last is not None:

@@ -275,7 +275,8 @@ def test_a_follow_up_without_context_in_a_many_company_corpus_does_not_guess_wil
 
 
 @pytest.mark.parametrize("question", ["should I sell my FSN shares?", "is FSN a good investment?",
-                                      "will the stock go up after the delisting?", "should we still hold?"])
+                                      "will the stock go up after the delisting?", "should we still hold?",
+                                      "shuold I sell?", "shoud we hold?"])
 def test_advice_is_declined_and_the_conversation_goes_on(shipped_bot, question):
     """A quote would pass for advice no release gives: the bot says what it does instead, and keeps the context."""
     shipped_bot.ask("c", "why is FSN delisting?")
