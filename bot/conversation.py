@@ -2,7 +2,8 @@
 
 A `Context` is small (the release and company of the last answer, and the words it was about). The store
 keeps one per conversation id, in memory or in SQLite (WAL mode, one transaction a write), so a restarted
-bot still knows what "it" was.
+bot still knows what "it" was. The SQLite store forgets contexts and the records behind buttons not written
+for `keep_days`: a bot that runs for years keeps a file of weeks, and an old button says it has expired.
 """
 from __future__ import annotations
 
@@ -50,10 +51,13 @@ class StateError(Exception):
 class SQLiteStore:
     """Conversation contexts (and small per-chat settings) in one SQLite file that survives restarts."""
 
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2  # 2: settings rows carry when they were written, so they can be pruned
+    PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, keep_days: float = 30.0):
         self.path = Path(path)
+        self.keep_seconds = keep_days * 86400.0
+        self._pruned_at = 0.0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self.set_aside: Path | None = None  # where a corrupt state file was moved, if one was
@@ -75,16 +79,22 @@ class SQLiteStore:
             except sqlite3.DatabaseError as e:
                 raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
         # A database of something else is somebody's data: refuse it rather than move or change it.
-        if tables and (version != self.SCHEMA_VERSION or "contexts" not in tables):
+        if tables and (version not in (1, self.SCHEMA_VERSION) or "contexts" not in tables):
             self._db.close()
             raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.execute("CREATE TABLE IF NOT EXISTS contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL,"
                              " updated REAL NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+                             " updated REAL NOT NULL)")
+            if version == 1 and tables:  # written by an older irbot: its records count as written now
+                self._db.execute(f"ALTER TABLE settings ADD COLUMN updated REAL NOT NULL DEFAULT {time.time()!r}")
             self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        self.prune()
 
     def _open(self) -> tuple[int, set[str]]:
         """Connect and read what the file is, changing nothing yet (WAL mode would rewrite a foreign header)."""
@@ -108,6 +118,7 @@ class SQLiteStore:
             self._db.execute("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) DO "
                              "UPDATE SET context=excluded.context, updated=excluded.updated",
                              (conv, context.model_dump_json(), time.time()))
+        self._prune_now_and_then()
 
     def forget(self, conv: str) -> None:
         with self._lock:
@@ -120,8 +131,24 @@ class SQLiteStore:
 
     def put_setting(self, key: str, value) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                             "value=excluded.value", (key, json.dumps(value)))
+            self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                             "SET value=excluded.value, updated=excluded.updated", (key, json.dumps(value), time.time()))
+        self._prune_now_and_then()
+
+    def prune(self) -> int:
+        """Forget contexts and records not written for `keep_days`; how many rows went."""
+        cutoff = time.time() - self.keep_seconds
+        with self._lock:
+            self._pruned_at = time.monotonic()
+            gone = sum(self._db.execute(f"DELETE FROM {table} WHERE updated < ?", (cutoff,)).rowcount
+                       for table in ("contexts", "settings"))
+        if gone:
+            log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)
+        return gone
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at >= self.PRUNE_EVERY:
+            self.prune()
 
     def close(self) -> None:
         with self._lock:

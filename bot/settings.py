@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     irbot_corpus: str | None = None
     irbot_cache: str | None = None
     irbot_state: Path = Path("irbot-state.sqlite3")
+    # Days a conversation's context, and an answer's buttons, are kept after they were last written.
+    irbot_keep_days: float = Field(30.0, gt=0)
     # Users who may use /reload and /stats (comma-separated Telegram user ids).
     irbot_admin_ids: Annotated[list[int], NoDecode] = []
     # If set, the only group chats the bot stays in (comma-separated chat ids); it leaves any other group.

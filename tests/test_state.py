@@ -71,3 +71,68 @@ def test_sigkill_while_writing_leaves_a_whole_database_with_every_acknowledged_w
     assert written >= last  # the last acknowledged write (or a later one) is there
     assert all(store.get(f"chat:{n}").release_id for n in range(50))
     store.close()
+
+
+def _age(state, days):
+    """Make every row of the state file `days` older, as if it had been written that long before."""
+    with sqlite3.connect(state) as db:
+        for table in ("contexts", "settings"):
+            db.execute(f"UPDATE {table} SET updated = updated - ?", (days * 86400,))
+
+
+def test_what_was_not_written_for_keep_days_is_forgotten_and_the_rest_kept(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    store = SQLiteStore(state, keep_days=30)
+    store.put("chat:old", Context(release_id="r-old"))
+    store.put_setting("answer:OLD", {"quote": "old"})
+    store.close()
+    _age(state, 31)
+    store = SQLiteStore(state, keep_days=30)
+    store.put("chat:new", Context(release_id="r-new"))
+    store.put_setting("answer:NEW", {"quote": "new"})
+    store.close()
+    _age(state, 29)  # the new ones are 29 days old, the old ones 60
+
+    store = SQLiteStore(state, keep_days=30)
+    assert store.get("chat:old") == Context() and store.get_setting("answer:OLD") is None
+    assert store.get("chat:new").release_id == "r-new" and store.get_setting("answer:NEW") == {"quote": "new"}
+    store.close()
+    with sqlite3.connect(state) as db:  # gone from the file, not only hidden
+        assert db.execute("SELECT count(*) FROM contexts").fetchone()[0] == 1
+        assert db.execute("SELECT count(*) FROM settings").fetchone()[0] == 1
+
+
+def test_a_running_store_forgets_old_records_without_a_restart(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    store = SQLiteStore(state, keep_days=1)
+    store.put("chat:1", Context(release_id="r1"))
+    _age(state, 2)
+    store.put_setting("answer:A", {"quote": "a"})  # within the hour since opening: nothing pruned yet
+    assert store.get("chat:1").release_id == "r1"
+    store.PRUNE_EVERY = 0  # an hour later
+    store.put_setting("answer:B", {"quote": "b"})
+    assert store.get("chat:1") == Context()
+    assert store.get_setting("answer:A") == {"quote": "a"} and store.get_setting("answer:B") == {"quote": "b"}
+    store.close()
+
+
+def test_a_state_file_of_the_previous_schema_is_upgraded_with_its_records(tmp_path):
+    """A bot upgraded in place keeps its conversations and buttons: version 1 had no time on settings rows."""
+    state = tmp_path / "state.sqlite3"
+    with sqlite3.connect(state) as db:
+        db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
+        db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO contexts VALUES ('chat:1', ?, strftime('%s','now'))",
+                   (Context(release_id="r1").model_dump_json(),))
+        db.execute("""INSERT INTO settings VALUES ('answer:K', '{"quote": "q"}')""")
+        db.execute("PRAGMA user_version=1")
+    store = SQLiteStore(state, keep_days=30)
+    assert store.get("chat:1").release_id == "r1" and store.get_setting("answer:K") == {"quote": "q"}
+    store.put_setting("answer:L", {"quote": "l"})
+    store.close()
+    with sqlite3.connect(state) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLiteStore.SCHEMA_VERSION
+    _age(state, 31)  # the upgraded records count from the upgrade, and go in time like the rest
+    store = SQLiteStore(state, keep_days=30)
+    assert store.get_setting("answer:K") is None and store.get_setting("answer:L") is None
+    store.close()

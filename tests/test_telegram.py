@@ -228,6 +228,28 @@ async def test_context_survives_a_restart(api, start, people, tmp_path):
         assert "Next best quote" in m.text
 
 
+
+async def test_after_keep_days_an_old_answers_buttons_say_they_expired(api, start, people, tmp_path):
+    """Answers given more than IRBOT_KEEP_DAYS ago are forgotten: their buttons say so and the conversation
+    starts afresh; an answer given since works as ever."""
+    import sqlite3
+    alice = people[0]
+    chat = api.private_chat(alice)
+    state = tmp_path / "state.sqlite3"
+    async with start(irbot_keep_days=7):
+        old = await api.reply(chat, await api.say(alice, chat, "why is FSN delisting?"))
+    with sqlite3.connect(state) as db:  # eight days pass
+        for table in ("contexts", "settings"):
+            db.execute(f"UPDATE {table} SET updated = updated - 8 * 86400")
+    async with start(irbot_keep_days=7):
+        assert (await api.callback_answer(await api.press(alice, old, "More"))).get("text") == front.EXPIRED
+        new = await api.reply(chat, await api.say(alice, chat, "why is FSN delisting?"))
+        await api.callback_answer(await api.press(alice, new, "More"))
+        await api.edited(new)
+        assert "Next best quote" in new.text
+    assert not api.errors
+
+
 # --- groups -----------------------------------------------------------------------------------------------
 
 async def test_group_answers_ask_addressed_to_it_and_ignores_the_rest(api, bot, people, corpus):
