@@ -92,6 +92,8 @@ class SQLiteStore:
                              " updated REAL NOT NULL)")
             if version == 1 and tables:  # written by an older irbot: its records count as written now
                 self._db.execute(f"ALTER TABLE settings ADD COLUMN updated REAL NOT NULL DEFAULT {time.time()!r}")
+            for table in ("contexts", "settings"):  # a prune reads only what it deletes
+                self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
             self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         self.prune()
