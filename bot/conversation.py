@@ -82,28 +82,61 @@ class SQLiteStore:
         if tables and (version not in (1, self.SCHEMA_VERSION) or "contexts" not in tables):
             self._db.close()
             raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._wal()
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("CREATE TABLE IF NOT EXISTS contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL,"
-                             " updated REAL NOT NULL)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
-                             " updated REAL NOT NULL)")
-            if version == 1 and tables:  # written by an older irbot: its records count as written now
-                self._db.execute(f"ALTER TABLE settings ADD COLUMN updated REAL NOT NULL DEFAULT {time.time()!r}")
-            for table in ("contexts", "settings"):  # a prune reads only what it deletes
-                self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
-            self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
-            self._db.execute("COMMIT")
+            # IMMEDIATE: another process opening the file at the same time waits for this one (busy timeout)
+            # rather than reading the old version too and upgrading it twice.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._create_or_upgrade()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._db.close()
+                raise
         self.prune()
+
+    def _create_or_upgrade(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]  # again: another process may have upgraded
+        if version == 1:  # written by an older irbot: its records count as written now
+            columns = [r[1] for r in self._db.execute("PRAGMA table_info(settings)")]
+            if columns != ["key", "value"]:
+                raise StateError(f"{self.path}: not an irbot state database (schema 1, settings {columns})")
+            self._db.execute(f"ALTER TABLE settings ADD COLUMN updated REAL NOT NULL DEFAULT {time.time()!r}")
+        self._db.execute("CREATE TABLE IF NOT EXISTS contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL,"
+                         " updated REAL NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+                         " updated REAL NOT NULL)")
+        for table in ("contexts", "settings"):  # a prune reads only what it deletes
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
+        if version != self.SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
 
     def _open(self) -> tuple[int, set[str]]:
         """Connect and read what the file is, changing nothing yet (WAL mode would rewrite a foreign header)."""
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        self._db.execute("BEGIN")  # one snapshot: not the tables of a file another process is creating, and its old version
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            self._db.execute("COMMIT")
         return version, tables
+
+    def _wal(self) -> None:
+        """WAL mode, once for the file; switching needs the file to itself, which another process opening or
+        writing it may hold for a moment (SQLite does not wait for that on its own)."""
+        for attempt in range(50):
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == 49:
+                    self._db.close()
+                    raise
+                time.sleep(0.1)
 
     def get(self, conv: str) -> Context:
         with self._lock:

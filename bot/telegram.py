@@ -523,6 +523,9 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     result = await svc.run(svc.answerer.ask, record["conv"], text)
     record["answer"] = result.model_dump(mode="json", exclude={"context"})
     svc.save_answer(asked["key"], record)
+    # written again with the answer, so that they are kept as long (IRBOT_KEEP_DAYS)
+    svc.link_message(message.chat_id, asked["reply"], asked["key"])
+    svc.link_question(message.chat_id, message.message_id, asked["key"], asked["reply"])
     body, markup = render_view(record["answer"], asked["key"], "a", 0)
     try:
         await context.bot.edit_message_text(body, chat_id=message.chat_id, message_id=asked["reply"],

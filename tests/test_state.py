@@ -106,13 +106,37 @@ def test_a_running_store_forgets_old_records_without_a_restart(tmp_path):
     state = tmp_path / "state.sqlite3"
     store = SQLiteStore(state, keep_days=1)
     store.put("chat:1", Context(release_id="r1"))
+    store.put_setting("answer:A", {"quote": "a"})
     _age(state, 2)
-    store.put_setting("answer:A", {"quote": "a"})  # within the hour since opening: nothing pruned yet
-    assert store.get("chat:1").release_id == "r1"
-    store.PRUNE_EVERY = 0  # an hour later
+    store.put("chat:2", Context(release_id="r2"))  # within the hour since opening: nothing pruned yet
+    assert store.get("chat:1").release_id == "r1" and store.get_setting("answer:A") == {"quote": "a"}
+    store.PRUNE_EVERY = 0  # an hour later, a context written ...
+    store.put("chat:2", Context(release_id="r2"))
+    assert store.get("chat:1") == Context() and store.get_setting("answer:A") is None
+    assert store.get("chat:2").release_id == "r2"
     store.put_setting("answer:B", {"quote": "b"})
-    assert store.get("chat:1") == Context()
-    assert store.get_setting("answer:A") == {"quote": "a"} and store.get_setting("answer:B") == {"quote": "b"}
+    _age(state, 2)
+    store.put_setting("answer:C", {"quote": "c"})  # ... or a button's record, prunes as well
+    assert store.get("chat:2") == Context() and store.get_setting("answer:B") is None
+    assert store.get_setting("answer:C") == {"quote": "c"}
+    store.close()
+
+
+def test_a_record_written_again_is_kept_from_then(tmp_path):
+    """An answer edited (its question was), a conversation asked again: the clock starts afresh."""
+    state = tmp_path / "state.sqlite3"
+    store = SQLiteStore(state, keep_days=30)
+    store.put("chat:1", Context(release_id="r1"))
+    store.put_setting("answer:A", {"quote": "a"})
+    store.close()
+    _age(state, 20)
+    store = SQLiteStore(state, keep_days=30)
+    store.put("chat:1", Context(release_id="r1-again"))
+    store.put_setting("answer:A", {"quote": "a, edited"})
+    store.close()
+    _age(state, 20)  # 40 days after the first write, 20 after the second
+    store = SQLiteStore(state, keep_days=30)
+    assert store.get("chat:1").release_id == "r1-again" and store.get_setting("answer:A") == {"quote": "a, edited"}
     store.close()
 
 
@@ -136,3 +160,56 @@ def test_a_state_file_of_the_previous_schema_is_upgraded_with_its_records(tmp_pa
     store = SQLiteStore(state, keep_days=30)
     assert store.get_setting("answer:K") is None and store.get_setting("answer:L") is None
     store.close()
+
+
+def test_a_foreign_database_that_looks_like_the_previous_schema_is_refused_unchanged(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    with sqlite3.connect(state) as db:
+        db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
+        db.execute("CREATE TABLE settings (name TEXT, owner TEXT, value TEXT)")
+        db.execute("PRAGMA user_version=1")
+    with pytest.raises(StateError, match="not an irbot state database"):
+        SQLiteStore(state)
+    with sqlite3.connect(state) as db:
+        assert [r[1] for r in db.execute("PRAGMA table_info(settings)")] == ["name", "owner", "value"]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def _open_and_close(path, barrier, results):
+    barrier.wait()
+    try:
+        SQLiteStore(path).close()
+        results.put("ok")
+    except Exception as e:  # reported to the test, which shows it
+        results.put(f"{type(e).__name__}: {e}")
+
+
+@pytest.mark.parametrize("start", ["new", "schema 1", "schema 2"])
+def test_two_bots_opening_one_state_file_at_once_both_start(tmp_path, start):
+    """Two processes on one file (webhook workers, a deploy that overlaps the old process): neither fails with
+    'database is locked', neither takes a half-made file for a foreign one, and an old file is upgraded once."""
+    import multiprocessing
+    fork = multiprocessing.get_context("fork")
+    outcomes = []
+    for round_ in range(6):
+        state = tmp_path / f"state-{round_}.sqlite3"
+        if start != "new":
+            with sqlite3.connect(state) as db:
+                db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
+                db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                db.execute("""INSERT INTO settings VALUES ('answer:K', '{"quote": "q"}')""")
+                db.execute("PRAGMA user_version=1")
+            if start == "schema 2":
+                SQLiteStore(state).close()
+        barrier, results = fork.Barrier(2), fork.Queue()
+        both = [fork.Process(target=_open_and_close, args=(state, barrier, results)) for _ in range(2)]
+        for p in both:
+            p.start()
+        for p in both:
+            p.join(30)
+        outcomes += [results.get(timeout=5) for _ in both]
+        if start != "new":
+            store = SQLiteStore(state)
+            assert store.get_setting("answer:K") == {"quote": "q"}
+            store.close()
+    assert outcomes == ["ok"] * len(outcomes), outcomes

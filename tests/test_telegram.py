@@ -243,6 +243,8 @@ async def test_after_keep_days_an_old_answers_buttons_say_they_expired(api, star
             db.execute(f"UPDATE {table} SET updated = updated - 8 * 86400")
     async with start(irbot_keep_days=7):
         assert (await api.callback_answer(await api.press(alice, old, "More"))).get("text") == front.EXPIRED
+        follow = await api.reply(chat, await api.say(alice, chat, "who is the CEO?"))
+        assert "Matthew Rosen" not in follow.text  # "the CEO" of no company now: the old answer is forgotten
         new = await api.reply(chat, await api.say(alice, chat, "why is FSN delisting?"))
         await api.callback_answer(await api.press(alice, new, "More"))
         await api.edited(new)
