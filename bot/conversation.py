@@ -53,6 +53,7 @@ class SQLiteStore:
 
     SCHEMA_VERSION = 2  # 2: settings rows carry when they were written, so they can be pruned
     PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
+    TABLES = ("contexts", "settings")  # each row with the time it was last written ("updated")
 
     def __init__(self, path: str | os.PathLike, keep_days: float = 30.0):
         self.path = Path(path)
@@ -108,7 +109,7 @@ class SQLiteStore:
                          " updated REAL NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
                          " updated REAL NOT NULL)")
-        for table in ("contexts", "settings"):  # a prune reads only what it deletes
+        for table in self.TABLES:  # a prune reads only what it deletes
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
         if version != self.SCHEMA_VERSION:
             self._db.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
@@ -116,7 +117,8 @@ class SQLiteStore:
     def _open(self) -> tuple[int, set[str]]:
         """Connect and read what the file is, changing nothing yet (WAL mode would rewrite a foreign header)."""
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("BEGIN")  # one snapshot: not the tables of a file another process is creating, and its old version
+        # one snapshot: not the tables of a file that another process is creating together with its old version
+        self._db.execute("BEGIN")
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -167,7 +169,8 @@ class SQLiteStore:
     def put_setting(self, key: str, value) -> None:
         with self._lock:
             self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                             "SET value=excluded.value, updated=excluded.updated", (key, json.dumps(value), time.time()))
+                             "SET value=excluded.value, updated=excluded.updated",
+                             (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
 
     def prune(self) -> int:
@@ -176,7 +179,7 @@ class SQLiteStore:
         with self._lock:
             self._pruned_at = time.monotonic()
             gone = sum(self._db.execute(f"DELETE FROM {table} WHERE updated < ?", (cutoff,)).rowcount
-                       for table in ("contexts", "settings"))
+                       for table in self.TABLES)
         if gone:
             log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)
         return gone

@@ -811,7 +811,8 @@ def build_application(settings: Settings, index=None) -> Application:
     token = settings.token()
     install_redaction(token)
     corpus = settings.irbot_corpus or default_corpus()
-    store = SQLiteStore(settings.irbot_state, keep_days=settings.irbot_keep_days)  # first: a foreign state file is reported before any indexing
+    # first: a foreign state file is reported before any indexing
+    store = SQLiteStore(settings.irbot_state, keep_days=settings.irbot_keep_days)
     loaded = None
     if index is None:
         try:

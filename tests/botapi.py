@@ -645,6 +645,16 @@ def release_text(folder: Path) -> str:
     return "\n".join(f.read_text(encoding="utf-8") for f in sorted(folder.iterdir()))
 
 
+def age_state(state: Path, days: float) -> None:
+    """Make every row of a state file `days` older, as if it had been written that long before."""
+    import sqlite3
+
+    from bot.conversation import SQLiteStore
+    with sqlite3.connect(state) as db:
+        for table in SQLiteStore.TABLES:
+            db.execute(f"UPDATE {table} SET updated = updated - ?", (days * 86400,))
+
+
 def bot_settings(api: BotAPI, state: Path, corpus: Path, **overrides):
     from bot.settings import Settings
     values = dict(telegram_bot_token=api.token, telegram_base_url=api.base_url,

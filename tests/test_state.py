@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from bot.conversation import Context, SQLiteStore, StateError
+from botapi import age_state
 
 
 def test_contexts_survive_closing_and_reopening(tmp_path):
@@ -73,25 +74,31 @@ def test_sigkill_while_writing_leaves_a_whole_database_with_every_acknowledged_w
     store.close()
 
 
-def _age(state, days):
-    """Make every row of the state file `days` older, as if it had been written that long before."""
+def _write(state, conv, release_id, key, quote):
+    """A bot run that answers once: the conversation's context and the answer behind its buttons."""
+    store = SQLiteStore(state, keep_days=30)
+    store.put(conv, Context(release_id=release_id))
+    store.put_setting(key, {"quote": quote})
+    store.close()
+
+
+def _schema_1(state):
+    """A state file as irbot wrote it before settings rows had a write time: one context, one answer."""
     with sqlite3.connect(state) as db:
-        for table in ("contexts", "settings"):
-            db.execute(f"UPDATE {table} SET updated = updated - ?", (days * 86400,))
+        db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
+        db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO contexts VALUES ('chat:1', ?, strftime('%s','now'))",
+                   (Context(release_id="r1").model_dump_json(),))
+        db.execute("""INSERT INTO settings VALUES ('answer:K', '{"quote": "q"}')""")
+        db.execute("PRAGMA user_version=1")
 
 
 def test_what_was_not_written_for_keep_days_is_forgotten_and_the_rest_kept(tmp_path):
     state = tmp_path / "state.sqlite3"
-    store = SQLiteStore(state, keep_days=30)
-    store.put("chat:old", Context(release_id="r-old"))
-    store.put_setting("answer:OLD", {"quote": "old"})
-    store.close()
-    _age(state, 31)
-    store = SQLiteStore(state, keep_days=30)
-    store.put("chat:new", Context(release_id="r-new"))
-    store.put_setting("answer:NEW", {"quote": "new"})
-    store.close()
-    _age(state, 29)  # the new ones are 29 days old, the old ones 60
+    _write(state, "chat:old", "r-old", "answer:OLD", "old")
+    age_state(state, 31)
+    _write(state, "chat:new", "r-new", "answer:NEW", "new")
+    age_state(state, 29)  # the new ones are 29 days old, the old ones 60
 
     store = SQLiteStore(state, keep_days=30)
     assert store.get("chat:old") == Context() and store.get_setting("answer:OLD") is None
@@ -107,7 +114,7 @@ def test_a_running_store_forgets_old_records_without_a_restart(tmp_path):
     store = SQLiteStore(state, keep_days=1)
     store.put("chat:1", Context(release_id="r1"))
     store.put_setting("answer:A", {"quote": "a"})
-    _age(state, 2)
+    age_state(state, 2)
     store.put("chat:2", Context(release_id="r2"))  # within the hour since opening: nothing pruned yet
     assert store.get("chat:1").release_id == "r1" and store.get_setting("answer:A") == {"quote": "a"}
     store.PRUNE_EVERY = 0  # an hour later, a context written ...
@@ -115,7 +122,7 @@ def test_a_running_store_forgets_old_records_without_a_restart(tmp_path):
     assert store.get("chat:1") == Context() and store.get_setting("answer:A") is None
     assert store.get("chat:2").release_id == "r2"
     store.put_setting("answer:B", {"quote": "b"})
-    _age(state, 2)
+    age_state(state, 2)
     store.put_setting("answer:C", {"quote": "c"})  # ... or a button's record, prunes as well
     assert store.get("chat:2") == Context() and store.get_setting("answer:B") is None
     assert store.get_setting("answer:C") == {"quote": "c"}
@@ -125,16 +132,10 @@ def test_a_running_store_forgets_old_records_without_a_restart(tmp_path):
 def test_a_record_written_again_is_kept_from_then(tmp_path):
     """An answer edited (its question was), a conversation asked again: the clock starts afresh."""
     state = tmp_path / "state.sqlite3"
-    store = SQLiteStore(state, keep_days=30)
-    store.put("chat:1", Context(release_id="r1"))
-    store.put_setting("answer:A", {"quote": "a"})
-    store.close()
-    _age(state, 20)
-    store = SQLiteStore(state, keep_days=30)
-    store.put("chat:1", Context(release_id="r1-again"))
-    store.put_setting("answer:A", {"quote": "a, edited"})
-    store.close()
-    _age(state, 20)  # 40 days after the first write, 20 after the second
+    _write(state, "chat:1", "r1", "answer:A", "a")
+    age_state(state, 20)
+    _write(state, "chat:1", "r1-again", "answer:A", "a, edited")
+    age_state(state, 20)  # 40 days after the first write, 20 after the second
     store = SQLiteStore(state, keep_days=30)
     assert store.get("chat:1").release_id == "r1-again" and store.get_setting("answer:A") == {"quote": "a, edited"}
     store.close()
@@ -143,20 +144,14 @@ def test_a_record_written_again_is_kept_from_then(tmp_path):
 def test_a_state_file_of_the_previous_schema_is_upgraded_with_its_records(tmp_path):
     """A bot upgraded in place keeps its conversations and buttons: version 1 had no time on settings rows."""
     state = tmp_path / "state.sqlite3"
-    with sqlite3.connect(state) as db:
-        db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
-        db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("INSERT INTO contexts VALUES ('chat:1', ?, strftime('%s','now'))",
-                   (Context(release_id="r1").model_dump_json(),))
-        db.execute("""INSERT INTO settings VALUES ('answer:K', '{"quote": "q"}')""")
-        db.execute("PRAGMA user_version=1")
+    _schema_1(state)
     store = SQLiteStore(state, keep_days=30)
     assert store.get("chat:1").release_id == "r1" and store.get_setting("answer:K") == {"quote": "q"}
     store.put_setting("answer:L", {"quote": "l"})
     store.close()
     with sqlite3.connect(state) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SQLiteStore.SCHEMA_VERSION
-    _age(state, 31)  # the upgraded records count from the upgrade, and go in time like the rest
+    age_state(state, 31)  # the upgraded records count from the upgrade, and go in time like the rest
     store = SQLiteStore(state, keep_days=30)
     assert store.get_setting("answer:K") is None and store.get_setting("answer:L") is None
     store.close()
@@ -194,11 +189,7 @@ def test_two_bots_opening_one_state_file_at_once_both_start(tmp_path, start):
     for round_ in range(6):
         state = tmp_path / f"state-{round_}.sqlite3"
         if start != "new":
-            with sqlite3.connect(state) as db:
-                db.execute("CREATE TABLE contexts (conv TEXT PRIMARY KEY, context TEXT NOT NULL, updated REAL NOT NULL)")
-                db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                db.execute("""INSERT INTO settings VALUES ('answer:K', '{"quote": "q"}')""")
-                db.execute("PRAGMA user_version=1")
+            _schema_1(state)
             if start == "schema 2":
                 SQLiteStore(state).close()
         barrier, results = fork.Barrier(2), fork.Queue()

@@ -11,7 +11,7 @@ import pytest
 
 import bot.telegram as front
 from bot.telegram import build_application, running
-from botapi import USERNAME, bot_settings, release_text
+from botapi import USERNAME, age_state, bot_settings, release_text
 
 FSN_TITLE = "Fusion Notifies NYSE Amex of Its Intention to Voluntarily Delist and Deregister"
 
@@ -232,15 +232,12 @@ async def test_context_survives_a_restart(api, start, people, tmp_path):
 async def test_after_keep_days_an_old_answers_buttons_say_they_expired(api, start, people, tmp_path):
     """Answers given more than IRBOT_KEEP_DAYS ago are forgotten: their buttons say so and the conversation
     starts afresh; an answer given since works as ever."""
-    import sqlite3
     alice = people[0]
     chat = api.private_chat(alice)
     state = tmp_path / "state.sqlite3"
     async with start(irbot_keep_days=7):
         old = await api.reply(chat, await api.say(alice, chat, "why is FSN delisting?"))
-    with sqlite3.connect(state) as db:  # eight days pass
-        for table in ("contexts", "settings"):
-            db.execute(f"UPDATE {table} SET updated = updated - 8 * 86400")
+    age_state(state, 8)  # eight days pass
     async with start(irbot_keep_days=7):
         assert (await api.callback_answer(await api.press(alice, old, "More"))).get("text") == front.EXPIRED
         follow = await api.reply(chat, await api.say(alice, chat, "who is the CEO?"))
