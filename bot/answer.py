@@ -165,6 +165,13 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"intended for|as a condition (?:of|for|to))\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
+ABBREVIATED = re.compile(r"\b(?:Inc|Corp|Co|Ltd|LLC|L\.?P|S\.?A|N\.?V|Jr|Sr)\.")
+
+
+def heading(sentence: str) -> bool:
+    """A line that names rather than says ("Advisors", "About Splash Beverage Group, Inc."): no answer, however
+    well it matches. A company's "Inc." is no sentence's end."""
+    return bool(HEADLINE.match(ABBREVIATED.sub(lambda m: m.group(0)[:-1], sentence)))
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
                    r"\bprice of (?:[$€£]|[A-Z]{1,2}\$)|\bper (?:share|unit)\b", re.I)
 TITLE_WORDS = (r"(?:Chief|CEO|CFO|COO|CTO|President|Chair(?:man|woman|person)?|Director|Founder|Partner|Vice|Head|"
@@ -899,7 +906,7 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
                 "wanted_section": float(wants_kind is not None and kind == wants_kind),
                 "boilerplate": float(wants_kind is None and kind in (BOILERPLATE, LEGAL, CONTACT)),
                 "about": float(wants_kind is None and kind == ABOUT),
-                "short": float(len(tokens.stems) < 3 or bool(HEADLINE.match(sentence))),
+                "short": float(len(tokens.stems) < 3 or heading(sentence)),
                 "recent": newest.get(int(index.sent_release[i]), 0.0),
             }
             score = sum(WEIGHTS[k] * v for k, v in f.items())

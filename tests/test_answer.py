@@ -310,6 +310,18 @@ def test_what_a_company_does_is_answered_from_its_about_section(shipped_bot, shi
     assert "communications carrier" in a.quote or "IP-PBX" in a.quote
 
 
+@pytest.mark.parametrize("question", ["what business is Splash Beverage Group in?",
+                                      "what does Splash Beverage Group do?"])
+def test_a_heading_is_no_answer(fixture_bot, fixture_index, question):
+    """"About Splash Beverage Group, Inc." names the company as well as any sentence can and says nothing; the
+    sentence under it says what the company does. (The heading was quoted while its "Inc." read as a
+    sentence's end.)"""
+    a = fixture_bot.ask("q", question)
+    assert_verbatim(fixture_index, a)
+    assert a.source.id == SPLASH
+    assert "owns and operates a portfolio of alcoholic and non-alcoholic beverage brands" in a.quote, a.quote
+
+
 def test_the_investor_contact_is_answered_from_the_contact_block(shipped_bot, shipped_index):
     a = shipped_bot.ask("q", "who is the investor contact?")
     assert_verbatim(shipped_index, a)
