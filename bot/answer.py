@@ -172,6 +172,8 @@ def heading(sentence: str) -> bool:
     """A line that names rather than says ("Advisors", "About Splash Beverage Group, Inc."): no answer, however
     well it matches. A company's "Inc." is no sentence's end."""
     return bool(HEADLINE.match(ABBREVIATED.sub(lambda m: m.group(0)[:-1], sentence)))
+
+
 PRICE = re.compile(r"(?:[$€£]|\b[A-Z]{1,2}\$)\s?\d[\d.,]*\s*(?:per|a|each)\s+(?:\w+\s+)?(?:share|unit|warrant)|"
                    r"\bprice of (?:[$€£]|[A-Z]{1,2}\$)|\bper (?:share|unit)\b", re.I)
 TITLE_WORDS = (r"(?:Chief|CEO|CFO|COO|CTO|President|Chair(?:man|woman|person)?|Director|Founder|Partner|Vice|Head|"
