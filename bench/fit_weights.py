@@ -34,9 +34,9 @@ def norm(s: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s or "").translate(QMAP)).strip().lower()
 
 
-def collect(index, gold_paths):
-    """(feature matrix, gold mask) for each answerable turn whose gold sentence the bot can reach."""
-    turns, unreachable = [], 0
+def replay(index, conversations):
+    """Each turn of the conversations asked in order, with context: (turn, answer, the question as read and the
+    scopes searched, or None when the bot did not search)."""
     captured = {}
     real_search = A._search
 
@@ -46,30 +46,36 @@ def collect(index, gold_paths):
 
     A._search = spy
     try:
-        for path in gold_paths:
-            for line in open(path, encoding="utf-8"):
-                conv = json.loads(line)
-                context = Context()
-                for t in conv["turns"]:
-                    captured.clear()
-                    result = A.answer(index, t["q"], context)
-                    context = result.context
-                    if not t["answerable"] or "q" not in captured:
-                        continue
-                    q = captured["q"]
-                    scores = A.PassageScores(index, q)
-                    spans = [norm(s) for s in t["gold_spans"]]
-                    for scope in captured["scopes"]:
-                        cands = A.rank_sentences(index, q, scope, scores)
-                        gold = [any(s in norm(index.sentence(c.sentence)) for s in spans) for c in cands]
-                        if any(gold):
-                            X = np.array([[c.features[k] for k in A.WEIGHTS] for c in cands])
-                            turns.append((X, np.array(gold)))
-                            break
-                    else:
-                        unreachable += 1
+        for conv in conversations:
+            context = Context()
+            for t in conv["turns"]:
+                captured.clear()
+                result = A.answer(index, t["q"], context)
+                context = result.context
+                yield t, result, (captured["q"], captured["scopes"]) if captured else None
     finally:
         A._search = real_search
+
+
+def collect(index, gold_paths):
+    """(feature matrix, gold mask) for each answerable turn whose gold sentence the bot can reach."""
+    turns, unreachable = [], 0
+    conversations = (json.loads(line) for path in gold_paths for line in open(path, encoding="utf-8"))
+    for t, _, searched in replay(index, conversations):
+        if not t["answerable"] or searched is None:
+            continue
+        q, scopes = searched
+        scores = A.PassageScores(index, q)
+        spans = [norm(s) for s in t["gold_spans"]]
+        for scope in scopes:
+            cands = A.rank_sentences(index, q, scope, scores)
+            gold = [any(s in norm(index.sentence(c.sentence)) for s in spans) for c in cands]
+            if any(gold):
+                X = np.array([[c.features[k] for k in A.WEIGHTS] for c in cands])
+                turns.append((X, np.array(gold)))
+                break
+        else:
+            unreachable += 1
     return turns, unreachable
 
 
