@@ -34,7 +34,16 @@ def norm(s: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s or "").translate(QMAP)).strip().lower()
 
 
-def replay(index, conversations):
+def conversations(gold_paths):
+    return [json.loads(line) for path in gold_paths for line in open(path, encoding="utf-8") if line.strip()]
+
+
+def gold_mask(index, candidates, spans):
+    """Which candidate sentences hold a gold span (spans already normalised)."""
+    return [any(s in norm(index.sentence(c.sentence)) for s in spans) for c in candidates]
+
+
+def replay(index, convs):
     """Each turn of the conversations asked in order, with context: (turn, answer, the question as read and the
     scopes searched, or None when the bot did not search)."""
     captured = {}
@@ -46,7 +55,7 @@ def replay(index, conversations):
 
     A._search = spy
     try:
-        for conv in conversations:
+        for conv in convs:
             context = Context()
             for t in conv["turns"]:
                 captured.clear()
@@ -60,8 +69,7 @@ def replay(index, conversations):
 def collect(index, gold_paths):
     """(feature matrix, gold mask) for each answerable turn whose gold sentence the bot can reach."""
     turns, unreachable = [], 0
-    conversations = (json.loads(line) for path in gold_paths for line in open(path, encoding="utf-8"))
-    for t, _, searched in replay(index, conversations):
+    for t, _, searched in replay(index, conversations(gold_paths)):
         if not t["answerable"] or searched is None:
             continue
         q, scopes = searched
@@ -69,7 +77,7 @@ def collect(index, gold_paths):
         spans = [norm(s) for s in t["gold_spans"]]
         for scope in scopes:
             cands = A.rank_sentences(index, q, scope, scores)
-            gold = [any(s in norm(index.sentence(c.sentence)) for s in spans) for c in cands]
+            gold = gold_mask(index, cands, spans)
             if any(gold):
                 X = np.array([[c.features[k] for k in A.WEIGHTS] for c in cands])
                 turns.append((X, np.array(gold)))
@@ -118,21 +126,17 @@ def top1(turns, w):
     return sum(bool(gold[np.argmax(X @ w)]) for X, gold in turns) / len(turns)
 
 
+def right(turn, answer) -> bool:
+    """The scorer's rule: an unanswerable turn is right when the bot abstains, an answerable one when the quote
+    holds a gold span."""
+    if not turn["answerable"]:
+        return not answer.answered
+    return answer.answered and any(norm(s) in norm(answer.quote) for s in turn["gold_spans"])
+
+
 def accuracy(index, gold_paths):
-    ok = total = 0
-    for path in gold_paths:
-        for line in open(path, encoding="utf-8"):
-            conv = json.loads(line)
-            context = Context()
-            for t in conv["turns"]:
-                a = A.answer(index, t["q"], context)
-                context = a.context
-                total += 1
-                if not t["answerable"]:
-                    ok += not a.answered
-                elif a.answered and any(norm(s) in norm(a.quote) for s in t["gold_spans"]):
-                    ok += 1
-    return ok / total
+    results = [right(t, a) for t, a, _ in replay(index, conversations(gold_paths))]
+    return sum(results) / len(results)
 
 
 def main():

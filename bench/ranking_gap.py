@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import sys
 
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from bot import answer as A  # noqa: E402
 from bot.index import open_index  # noqa: E402
-from fit_weights import norm, replay  # noqa: E402
+from fit_weights import conversations, gold_mask, norm, replay, right  # noqa: E402
 
 SHARED = os.path.join(HERE, "..", "..", "shared")
 GROUPS = {
@@ -34,16 +33,6 @@ GROUPS = {
     "sealed2-5": [os.path.join(HERE, f"sealed{n}.jsonl") for n in (2, 3, 4, 5)],
 }
 BINS = ("gold covers more", "gold covers the same", "gold covers less", "gold not a candidate")
-
-
-def conversations(paths):
-    return [json.loads(line) for path in paths for line in open(path, encoding="utf-8") if line.strip()]
-
-
-def right(turn, a) -> bool:
-    if not turn["answerable"]:
-        return not a.answered
-    return a.answered and any(norm(s) in norm(a.quote) for s in turn["gold_spans"])
 
 
 def accuracy_count(index, convs) -> int:
@@ -58,7 +47,7 @@ def coverage_bins(index, convs) -> tuple[collections.Counter, collections.Counte
             continue
         (q, scopes), spans = searched, [norm(s) for s in t["gold_spans"]]
         cands = A.rank_sentences(index, q, scopes[0], A.PassageScores(index, q))
-        is_gold = [any(s in norm(index.sentence(c.sentence)) for s in spans) for c in cands]
+        is_gold = gold_mask(index, cands, spans)
         gold = [c.coverage for c, g in zip(cands, is_gold) if g]
         other = [c.coverage for c, g in zip(cands, is_gold) if not g]
         if not gold:
