@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fit the sentence-scoring weights of bot/answer.py (WEIGHTS) and its abstention thresholds on question sets.
+"""Fit the hand rules' sentence-scoring weights (WEIGHTS, bot/answer/rank.py) and their abstention thresholds
+(bot/answer/decide.py) on question sets; the rules alone, as the bot answers without its reader.
 
     python bench/fit_weights.py --gold ../shared/eval/dev.jsonl --gold bench/heldout.jsonl
 
@@ -7,7 +8,7 @@ For every answerable turn it replays the conversation, collects the candidate se
 searches, and fits a listwise logistic model (softmax over one turn's candidates, the gold sentences as the
 target), regularised towards the current weights so that features the sets say little about keep their
 hand-set values. Then it grid-searches MIN_SCORE and MIN_COVERAGE for accuracy on the same sets. It prints
-the weights and thresholds to paste into bot/answer.py; it changes no file. Report figures on a set that was
+the weights and thresholds to paste into bot/answer/; it changes no file. Report figures on a set that was
 not used here (bench/fresh.jsonl).
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from bot import answer as A  # noqa: E402
+from bot.answer import decide as D  # noqa: E402  (where the rules' search and thresholds live)
 from bot.conversation import Context  # noqa: E402
 from bot.index import open_index  # noqa: E402
 
@@ -47,13 +49,13 @@ def replay(index, convs):
     """Each turn of the conversations asked in order, with context: (turn, answer, the question as read and the
     scopes searched, or None when the bot did not search)."""
     captured = {}
-    real_search = A._search
+    real_search = D._search
 
     def spy(ix, q, scopes):
         captured["q"], captured["scopes"] = q, scopes
         return real_search(ix, q, scopes)
 
-    A._search = spy
+    D._search = spy
     try:
         for conv in convs:
             context = Context()
@@ -63,7 +65,7 @@ def replay(index, convs):
                 context = result.context
                 yield t, result, (captured["q"], captured["scopes"]) if captured else None
     finally:
-        A._search = real_search
+        D._search = real_search
 
 
 def collect(index, gold_paths):
@@ -158,13 +160,13 @@ def main():
     print(f"turns: {len(turns)} reachable, {unreachable} unreachable; top-1 in scope: "
           f"{top1(turns, w0):.3f} with the current weights, {top1(turns, w):.3f} fitted")
     A.WEIGHTS.update({k: float(v) for k, v in zip(keys, w)})
-    best = (accuracy(index, args.gold), A.MIN_SCORE, A.MIN_COVERAGE)
+    best = (accuracy(index, args.gold), D.MIN_SCORE, D.MIN_COVERAGE)
     for min_score in np.arange(0.2, 0.75, 0.05):
         for min_cov in np.arange(0.2, 0.65, 0.05):
-            A.MIN_SCORE, A.MIN_COVERAGE = float(min_score), float(min_cov)
+            D.MIN_SCORE, D.MIN_COVERAGE = float(min_score), float(min_cov)
             acc = accuracy(index, args.gold)
             if acc > best[0] + 1e-9:
-                best = (acc, A.MIN_SCORE, A.MIN_COVERAGE)
+                best = (acc, D.MIN_SCORE, D.MIN_COVERAGE)
     print(f"accuracy on these sets: {before:.3f} before, {best[0]:.3f} fitted")
     print("WEIGHTS = {\n" + "".join(f'    "{k}": {round(float(v), 3)},\n' for k, v in zip(keys, w)) + "}")
     print(f"MIN_SCORE = {best[1]:.2f}\nMIN_COVERAGE = {best[2]:.2f}")

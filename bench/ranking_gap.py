@@ -8,7 +8,7 @@ The first table sorts the answerable turns by how the gold sentence's coverage o
 compares with the best other candidate's: more, the same, or less (the answer is in other words than the
 question's), or the gold sentence is not among the candidates (those of the first scope searched: the company
 named, or the release followed up); and counts the turns answered right in each.
-The second sets one weight of bot/answer.py's WEIGHTS to zero at a time and prints the turns won or lost on
+The second sets one weight of bot/answer/rank.py's WEIGHTS to zero at a time and prints the turns won or lost on
 each group of sets. Counting, not reading: no question or sentence is printed. Needs ../shared.
 """
 from __future__ import annotations

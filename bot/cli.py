@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from .answer import Answer, Answerer, citation_line, read_as_line
+from .answer import Answer, Answerer
+from .render import citation_line, read_as_line
 from .corpus import CorpusError
 from .index import open_index
 

@@ -25,6 +25,7 @@ class Context(BaseModel):
     company: str | None = None
     terms: list[str] = []
     people: list[str] = []
+    question: str | None = None  # what was asked (with what it followed): the reader reads a follow-up with it
 
 
 class MemoryStore:

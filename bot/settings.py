@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     telegram_timeout: float = Field(10.0, gt=0)
     # Updates processed at once (one chat's updates always one after another, in order).
     irbot_concurrency: int = Field(16, ge=1)
+    # The trained reader chooses the quote and decides whether any answers; off: the hand rules alone.
+    irbot_reader: bool = True
 
     @field_validator("irbot_admin_ids", "irbot_allowed_chats", mode="before")
     @classmethod

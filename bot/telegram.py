@@ -30,7 +30,8 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           BaseUpdateProcessor, CallbackQueryHandler, ChatMemberHandler, CommandHandler,
                           ContextTypes, Defaults, InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
-from .answer import Answerer, Citation, answer as answer_once, citation_line, read_as_line
+from .answer import Answerer, Citation, answer as answer_once
+from .render import citation_line, read_as_line
 from .conversation import SQLiteStore
 from .index import Loaded, company_key, open_index, reload_index
 from .settings import Settings
@@ -379,7 +380,7 @@ TITLE_QUESTIONS = [
 GENERIC_QUESTIONS = ["What did {name} announce?", "Who is the CEO of {name}?", "Where will {name} trade?"]
 
 
-def example_questions(index, n: int = 3) -> list[str]:
+def example_questions(index, n: int = 3, reader=None) -> list[str]:
     """Up to n questions the corpus really answers, about its newest releases (checked by answering them)."""
     order = sorted(range(len(index.releases)), key=lambda i: (index.releases.meta[i].date is not None,
                                                               index.releases.meta[i].date or 0), reverse=True)
@@ -393,7 +394,7 @@ def example_questions(index, n: int = 3) -> list[str]:
         templates = [q for pattern, q in TITLE_QUESTIONS if pattern.search(r.title)] + GENERIC_QUESTIONS
         for template in templates:
             question = template.format(name=name)
-            if question not in found and answer_once(index, question).answered:
+            if question not in found and answer_once(index, question, None, reader).answered:
                 found.append(question)
                 if len(found) == n or sum(q.count(name) for q in found) >= 2 and len(order) > 1:
                     break
@@ -716,7 +717,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text=clip(f"Type a question, e.g. {sample(context)}", 64), start_parameter="inline-help"))
         return
     svc = service(context)
-    result = await svc.run(answer_once, svc.index, text)
+    result = await svc.run(answer_once, svc.index, text, None, svc.answerer.reader)
     a = result.model_dump(mode="json", exclude={"context"})
     share = InlineKeyboardMarkup([[InlineKeyboardButton("Ask another", switch_inline_query_current_chat="")]])
     results = []
@@ -823,11 +824,11 @@ def build_application(settings: Settings, index=None) -> Application:
         for problem in loaded.problems:
             log.warning("skipped %s", problem)
         index = loaded.index
-    answerer = Answerer(index, store)
+    answerer = Answerer(index, store, reader="default" if settings.irbot_reader else None)
     svc = Service(settings=settings, answerer=answerer, store=store, corpus=str(corpus), loaded=loaded,
                   users=RateLimit(settings.irbot_user_questions, settings.irbot_rate_window),
                   chats=RateLimit(settings.irbot_chat_questions, settings.irbot_rate_window))
-    svc.examples = example_questions(answerer.index)
+    svc.examples = example_questions(answerer.index, reader=answerer.reader)
 
     app = (ApplicationBuilder().token(token)
            .base_url(settings.telegram_base_url).base_file_url(settings.telegram_base_file_url)

@@ -18,7 +18,7 @@ from .sentences import raw_spans
 _stemmer = Stemmer.Stemmer("english")
 
 # English function words plus the words a question is phrased with: they say what kind of answer is wanted,
-# not what it is about (answer.py reads them before they are dropped).
+# not what it is about (bot/answer/question.py reads them before they are dropped).
 STOP_WORDS = frozenset("""
 a about above again against all am an and any are aren't as at be because been being below
 between both but by can could did didn't do does doesn't doing don't down during each few for from further

@@ -1,14 +1,14 @@
-"""The question's kind and the shape of the wanted answer: pure functions of bot/answer.py, no index needed."""
+"""The question's kind and the shape of the wanted answer: pure functions of bot.answer, no index needed."""
 import pytest
 
-from bot import answer as A
+from bot import answer as A, text as tx
 
 
 def question(text: str, concepts: list[str] = ()) -> A.Question:
     return A.Question(text=text, kind=A.question_kind(text),
-                      concepts=[A.Concept(w, [(A.tx.stem(w),)]) for w in concepts], focus=None, releases=None,
+                      concepts=[A.Concept(w, [(tx.stem(w),)]) for w in concepts], focus=None, releases=None,
                       company_words=set(), unknown_company=None, wants_recent=False, years=[], wants_price=False,
-                      words=set(A.tx.words(text)))
+                      words=set(tx.words(text)))
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -16,7 +16,7 @@ def question(text: str, concepts: list[str] = ()) -> A.Question:
     ("which countries will they sell in?", "where"),
     ("what's the company going to do with the money?", "purpose"),
     ("where's the money from the raise going?", "purpose"),
-    ("what will the parts be used in?", "purpose"),
+    ("what will the new shares be used for?", "purpose"),
     ("how is the dividend splitting up?", "composition"),
     ("how close to the substation is the site?", "amount"),
     ("what's the buyer paying for the unit?", "amount"),

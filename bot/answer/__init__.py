@@ -1,0 +1,119 @@
+"""Answering: a question (and the conversation so far) in, one quoted, cited sentence out, or an honest no.
+
+One module per step, each plain functions:
+1. `question`: read the question: the kind of answer it wants (a reason, a date, a person, an amount ...), the
+   companies it names, the concepts it asks about (stems, with synonyms; `vocabulary` holds the words);
+2. `scope`: find where to look: the named companies' releases, or for a follow-up the release it follows;
+3. `rank`: BM25 finds the passages, the rules score their sentences (`shape`: the wanted answer's shape) and
+   shortlist the best; the trained reader (bot.reader) reads the shortlist;
+4. `decide`: answer or refuse: the trained ranker (bot.ranker) where the reader ships, the hand rules otherwise;
+5. `memory`: remember what a follow-up leans on; `quote`: what is quoted (a sentence, or a list it opens).
+Rendering is not the core's: bot.render for the terminal, bot.telegram for Telegram.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from .. import spelling
+from ..conversation import Context
+from ..index import Index
+from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, _search, choose, confident, score_of
+from .memory import asked, people_in, remember
+from .models import NOT_FOUND, Alternative, Answer, Citation, cite
+from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, _plain, find_companies, question_kind,
+                       read_question, the_question)
+from .quote import LIST_CHARS, whole_quote
+from .rank import WEIGHTS, Candidate, PassageScores, rank_sentences, shortlist
+from .scope import read_in_context
+from .shape import _graded_shape, _shape_score
+from .vocabulary import NAMED_COMPANY, SHAPE_WEIGHT
+
+__all__ = ["Answer", "Answerer", "Alternative", "Candidate", "Citation", "Concept", "CONFIDENT_AMONG", "LIST_CHARS",
+           "MIN_COVERAGE", "MIN_SCORE", "NAMED_COMPANY", "NOT_FOUND", "PassageScores", "Question", "SHAPE_WEIGHT",
+           "WEIGHTS", "_graded_shape", "_plain", "_search", "_shape_score", "answer", "asked", "confident",
+           "find_companies", "people_in", "question_kind", "rank_sentences", "read_in_context", "read_question",
+           "shortlist", "whole_quote"]
+
+
+def answer(index: Index, question: str, context: Context | None = None, reader=None) -> Answer:
+    """Answer one question, in the context of the conversation's last answer; with a reader (bot.reader), its
+    trained ranking chooses the sentence and decides whether any answers, else the hand rules do."""
+    context = context or Context()
+    typed = question
+    question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
+    if ADVICE.search(the_question(question)):  # as read: "shuold I sell?" asks for advice too
+        return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
+    q, scopes = read_in_context(index, question, context)
+    candidates, ok = choose(index, q, scopes, context, reader)
+    if not candidates or not ok:
+        return refusal(index, q, candidates, context, reader, typed=typed, read_as=read_as)
+    best = candidates[0]
+    r = best.release
+    quote, last_sentence = whole_quote(index, best.sentence)
+    first_of_release = int(index.passage_first[index.release_first_passage[r]])
+    last_of_release = int(index.passage_stop[index.release_stop_passage[r] - 1])
+    before = [index.sentence(i) for i in range(max(first_of_release, best.sentence - 2), best.sentence)]
+    after = [index.sentence(i) for i in range(last_sentence + 1, min(last_of_release, last_sentence + 3))]
+    return Answer(question=typed, answered=True, quote=quote, source=cite(index, r),
+                  score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
+                  alternatives=alternatives(index, q, candidates, reader),
+                  context=remember(index, q, context, r, best.sentence))
+
+
+def alternatives(index: Index, q: Question, candidates: list[Candidate], reader) -> list[Alternative]:
+    """Up to three other sentences that answer too (the "next best" buttons), each quoted once."""
+    seen = {index.sentence(candidates[0].sentence)}
+    found = []
+    for c in candidates[1:]:
+        quote = index.sentence(c.sentence)
+        if quote in seen or not (c.probability >= reader.ranker.threshold if reader else confident(q, c)):
+            continue
+        seen.add(quote)
+        found.append(Alternative(quote=quote, source=cite(index, c.release), score=score_of(c, reader)))
+        if len(found) == 3:
+            break
+    return found
+
+
+def refusal(index: Index, q: Question, candidates: list[Candidate], context: Context, reader, *, typed: str,
+            read_as: dict[str, str]) -> Answer:
+    """The honest no, with the releases nearest to what was asked (the company's newest when it named one)."""
+    related: list[int] = []
+    for c in candidates:
+        if c.release not in related:
+            related.append(c.release)
+    if q.releases and len(related) < 3:  # the company's own releases, newest first
+        for r in sorted(q.releases - set(related), key=lambda r: index.releases.meta[r].date or dt.date.min,
+                        reverse=True)[:3 - len(related)]:
+            related.append(r)
+    new_context = context
+    if q.releases is not None:
+        # the question switched company; its best release is what a follow-up most likely means
+        likely = next((c.release for c in candidates if c.release in q.releases), None)
+        new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
+    message = NOT_FOUND
+    if q.unknown_company and q.releases is None:
+        message = f"I have no releases from {q.unknown_company}, so I couldn't find that in the releases."
+    return Answer(question=typed, answered=False, message=message, read_as=read_as,
+                  score=score_of(candidates[0], reader) if candidates else 0.0,
+                  related=[cite(index, r) for r in related[:3]], context=new_context)
+
+
+class Answerer:
+    """The answering core with memory: one context per conversation id, in the given store; with the shipped
+    reader unless given another (None: the hand rules alone)."""
+
+    def __init__(self, index: Index, store=None, reader="default"):
+        from ..conversation import MemoryStore
+        from ..reader import shipped_reader
+        self.index = index
+        self.store = store if store is not None else MemoryStore()
+        self.reader = shipped_reader() if reader == "default" else reader
+
+    def ask(self, conv: str, question: str) -> Answer:
+        result = answer(self.index, question, self.store.get(conv), self.reader)
+        self.store.put(conv, result.context)
+        return result
+
+    def forget(self, conv: str) -> None:
+        self.store.forget(conv)

@@ -1,0 +1,50 @@
+"""The answer as the core gives it: the quote, its citation, the alternatives, or an honest no."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ..conversation import Context
+from ..index import Index
+
+
+NOT_FOUND = "I couldn't find that in the releases."
+
+
+class Citation(BaseModel):
+    id: str
+    title: str
+    company: str
+    ticker: str
+    exchange: str
+    date: str | None
+    publisher: str
+    url: str
+
+
+class Alternative(BaseModel):
+    quote: str
+    source: Citation
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answered: bool
+    quote: str | None = None
+    source: Citation | None = None
+    score: float = 0.0
+    context_before: list[str] = []
+    context_after: list[str] = []
+    alternatives: list[Alternative] = []
+    related: list[Citation] = []
+    message: str = ""
+    read_as: dict[str, str] = {}    # words of the question read as another (a typing slip: bot/spelling.py)
+    context: Context = Context()
+
+
+def cite(index: Index, release: int) -> Citation:
+    r = index.releases.meta[release]
+    title = r.title or (index.text(release).strip().splitlines() or [""])[0][:120]
+    return Citation(id=r.id, title=title, company=r.company,
+                    ticker=r.ticker, exchange=r.exchange, date=r.date.isoformat() if r.date else None,
+                    publisher=r.publisher, url=r.source_url)

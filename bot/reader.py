@@ -1,0 +1,76 @@
+"""The reader: a cross-encoder that reads a question with a candidate sentence and scores how well it answers.
+
+It is MiniLM-L6 (all-MiniLM-L6-v2's weights) fine-tuned on the project's own training questions
+(train/train_reader.py), exported to ONNX with int8 weights, and shipped in bot/models/ with its tokenizer and
+the ranker it feeds (bot.ranker). It runs on onnxruntime and tokenizers alone: no torch at run time. When the
+model is missing, or IRBOT_READER=off, the bot answers by its hand rules as before.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .ranker import Ranker, pair_text, reader_features, rule_features
+
+MODELS = Path(__file__).parent / "models"
+MAX_TOKENS = 80   # question and sentence together: the longer of the two is cut first
+
+
+class Reader:
+    def __init__(self, directory: str | Path = MODELS, threads: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(directory / "reader.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.ranker = Ranker.load(directory / "ranker.json")
+
+    def scores(self, question: str, passages: list[str]) -> np.ndarray:
+        """One logit per passage: higher, the more it answers the question."""
+        if not passages:
+            return np.zeros(0)
+        encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
+        width = max(len(e.ids) for e in encoded)
+        ids = np.zeros((len(encoded), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encoded):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0].reshape(-1)
+
+    def decide(self, index, q, candidates: list, context) -> tuple[list, bool]:
+        """The candidates, most likely answer first, and whether it is likely enough to quote."""
+        from .answer import asked, confident
+
+        if not candidates:
+            return [], False
+        logits = self.scores(asked(q, context), [pair_text(index, c.release, c.sentence) for c in candidates])
+        features = np.hstack([np.array([rule_features(q, c, confident) for c in candidates]),
+                              reader_features(logits)])
+        for c, p in zip(candidates, self.ranker.probabilities(features)):
+            c.probability = float(p)
+        ranked = sorted(candidates, key=lambda c: -c.probability)
+        return ranked, ranked[0].probability >= self.ranker.threshold
+
+
+@lru_cache(maxsize=1)
+def shipped_reader() -> Reader | None:
+    """The reader shipped in bot/models, loaded once; None when it is switched off or not there."""
+    if os.environ.get("IRBOT_READER", "").lower() in ("off", "0", "no", "false"):
+        return None
+    if not (MODELS / "reader.onnx").exists():
+        return None
+    return Reader()

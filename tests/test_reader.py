@@ -1,0 +1,133 @@
+"""The trained reader and ranker as shipped (bot/models): they load with onnxruntime and tokenizers alone, read a
+real release the way an investor's question needs, refuse what no release says, and every quote stays
+verbatim. The seed release is reserved for evaluation: no training question was written over it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bot import reader as reader_module
+from bot.answer import LIST_CHARS, Answerer, whole_quote
+from bot.ranker import FEATURES, Ranker, pair_text
+from bot.reader import shipped_reader
+
+from conftest import FSN, NAUTICUS, ROOT
+
+pytestmark = pytest.mark.skipif(not (reader_module.MODELS / "reader.onnx").exists(), reason="no shipped reader")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return shipped_reader()
+
+
+def sentences_of(index, release_id: str) -> list[int]:
+    r = index.by_id[release_id]
+    return [i for i in range(len(index.sent_release)) if int(index.sent_release[i]) == r]
+
+
+def find(index, release_id: str, start: str) -> int:
+    return next(i for i in sentences_of(index, release_id) if index.sentence(i).startswith(start))
+
+
+def test_the_shipped_reader_runs_without_torch():
+    code = ("import sys; from bot.reader import shipped_reader; r = shipped_reader(); "
+            "print(r is not None, len(r.scores('why?', ['because.', 'so.'])), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "2", "False"]
+
+
+# Questions in other words than the release's, each with the sentence that answers it and sentences beside it
+# that share its words or sit in the same release but answer something else.
+READINGS = [
+    ("what's pushing Fusion off the exchange?", "a) The costs to the Company to remain listed",
+     ["For more information, please go to", "The Company is dedicated to maintaining complete transparency",
+      "Fusion is firmly focused on building its core business"]),
+    ("so when does it actually take effect", "It is expected that the delisting will become effective",
+     ["The Company has applied to FINRA", "About Fusion: Fusion is a new breed",
+      "The Company is dedicated to maintaining complete transparency"]),
+    ("who's the boss over at fusion", "Commenting on the voluntary action, Matthew Rosen, Chief Executive Officer",
+     ["The Company has applied to FINRA", "It is expected that the delisting will become effective",
+      "For more information, please go to"]),
+]
+
+
+@pytest.mark.parametrize("question,right,wrong", READINGS, ids=[r[0] for r in READINGS])
+def test_the_reader_ranks_the_answering_sentence_first(reader, shipped_index, question, right, wrong):
+    candidates = [find(shipped_index, FSN, s) for s in [right] + wrong]
+    r = shipped_index.by_id[FSN]
+    logits = reader.scores(question, [pair_text(shipped_index, r, i) for i in candidates])
+    assert int(np.argmax(logits)) == 0, dict(zip([right] + wrong, logits.round(2)))
+
+
+def test_what_no_release_says_is_refused(shipped_index):
+    bot = Answerer(shipped_index)
+    for question in ("what was Fusion's revenue in the first quarter of 2009?", "who audits Fusion's accounts?"):
+        a = bot.ask(question, question)
+        assert not a.answered, (question, a.quote)
+
+
+def test_every_quote_is_verbatim_with_the_reader(shipped_index, fixture_index):
+    for index, questions in ((shipped_index, ["why is FSN delisting?", "where will it trade?", "and when?",
+                                              "who is the ceo", "what does fusion do"]),
+                             (fixture_index, ["how many old Nauticus shares make a new one?", "why split?",
+                                              "what is the ratio of the Sanuwave split", "is Splash delisting?"])):
+        bot = Answerer(index)
+        for q in questions:
+            a = bot.ask("one conversation", q)
+            if a.answered:
+                assert a.quote in index.releases[index.by_id[a.source.id]].text
+                for alt in a.alternatives:
+                    assert alt.quote in index.releases[index.by_id[alt.source.id]].text
+
+
+def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items(shipped_index, shipped_bot):
+    lead = find(shipped_index, FSN, "The Company decided to withdraw its securities")
+    quote, last = whole_quote(shipped_index, lead)
+    assert quote.startswith("The Company decided to withdraw") and "a) The costs to the Company" in quote
+    assert "b) While the Company was committed to achieving the Panel's milestones" in quote
+    assert quote in shipped_index.releases[shipped_index.by_id[FSN]].text and len(quote) <= LIST_CHARS
+    assert last > lead
+    plain = find(shipped_index, FSN, "It is expected that the delisting")
+    assert whole_quote(shipped_index, plain) == (shipped_index.sentence(plain), plain)
+
+
+def test_whats_new_is_the_newest_release_opening(fixture_index, shipped_index):
+    a = Answerer(shipped_index).ask("news", "what's new with Fusion?")
+    assert a.answered and a.quote.startswith("NEW YORK, May 29 /PRNewswire-FirstCall/ -- Fusion")
+    b = Answerer(fixture_index).ask("news", "any news from Nauticus?")
+    assert b.answered and b.source.id == NAUTICUS
+    assert "forward-looking" not in b.quote.lower()
+
+
+def test_a_follow_up_is_read_with_the_question_it_follows(shipped_index):
+    bot = Answerer(shipped_index)
+    first = bot.ask("c", "why is Fusion leaving the NYSE Amex?")
+    second = bot.ask("c", "and when does that happen?")
+    assert first.answered and second.answered and second.source.id == FSN
+    assert second.context.question.startswith("when does that happen? | ") and "Fusion" in second.context.question
+
+
+def test_a_ranker_fitted_on_other_features_is_refused(tmp_path):
+    path = tmp_path / "ranker.json"
+    weights = json.loads((reader_module.MODELS / "ranker.json").read_text())
+    Ranker.load(reader_module.MODELS / "ranker.json")
+    path.write_text(json.dumps({**weights, "features": list(FEATURES[:-1])}))
+    with pytest.raises(ValueError, match="refit"):
+        Ranker.load(path)
+
+
+def test_irbot_reader_off_answers_by_the_rules(monkeypatch, shipped_index):
+    monkeypatch.setenv("IRBOT_READER", "off")
+    shipped_reader.cache_clear()
+    try:
+        assert shipped_reader() is None
+        assert Answerer(shipped_index).reader is None
+    finally:
+        monkeypatch.delenv("IRBOT_READER")
+        shipped_reader.cache_clear()
+    assert shipped_reader() is not None
