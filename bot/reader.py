@@ -17,6 +17,7 @@ from .ranker import Ranker, pair_text, reader_features, rule_features
 
 MODELS = Path(__file__).parent / "models"
 MAX_TOKENS = 80   # question and sentence together: the longer of the two is cut first
+NONE_LOGIT = 0.0  # the logit of "no sentence answers" the reader was trained against
 
 
 class Reader:
@@ -60,10 +61,12 @@ class Reader:
         logits = self.scores(asked(q, context), [pair_text(index, c.release, c.sentence) for c in candidates])
         features = np.hstack([np.array([rule_features(q, c, confident) for c in candidates]),
                               reader_features(logits)])
-        for c, p in zip(candidates, self.ranker.probabilities(features)):
-            c.probability = float(p)
+        for c, p, logit in zip(candidates, self.ranker.probabilities(features), logits):
+            c.probability, c.reader_logit = float(p), float(logit)
         ranked = sorted(candidates, key=lambda c: -c.probability)
-        return ranked, ranked[0].probability >= self.ranker.threshold
+        # The reader was trained against a "none of them" option of logit 0 (train/train_reader.py): below it, the
+        # reader itself says no sentence answers, whatever the ranker makes of a shortlist that has no better one.
+        return ranked, ranked[0].probability >= self.ranker.threshold and ranked[0].reader_logit > NONE_LOGIT
 
 
 @lru_cache(maxsize=1)

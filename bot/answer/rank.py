@@ -44,6 +44,7 @@ class Candidate:
     scope: int = 0               # which of the question's scopes it was found in (0: the first looked in)
     position: int = 0            # its place in that scope's ranking by the rules
     probability: float = 0.0     # the trained ranker's belief that it answers the question
+    reader_logit: float = 0.0    # the reader's own score (bot.reader)
 
 
 def _coverage(concepts: list[Concept], tokens: Bag) -> float:

@@ -126,7 +126,7 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Financial and everyday paraphrases, as groups of words or phrases that mean the same here. Each group is
 # general vocabulary, not tied to any release.
 SYNONYMS = [
-    "delist | delisting | removal from listing",
+    "delist | withdraw listing | delisting | removal from listing",
     "uplist | list on | listing on",
     "buyback | buy back | bought back | buying back | repurchase | share repurchase | repurchased",
     "ceo | chief executive officer | chief executive | interim ceo",
