@@ -49,8 +49,8 @@ def reader_features(logits: np.ndarray) -> np.ndarray:
 
 
 class Ranker:
-    """Gradient-boosted trees (or, as a fallback, a logistic regression) over FEATURES, giving the probability that
-    a sentence answers, and the threshold for answering."""
+    """A logistic regression over FEATURES (or gradient-boosted trees, which train/fit_ranker.py can fit instead),
+    giving the probability that a sentence answers, and the threshold for answering."""
 
     def __init__(self, weights: dict):
         if list(weights["features"]) != list(FEATURES):

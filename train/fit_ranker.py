@@ -3,12 +3,13 @@ best sentence is quoted.
 
 It is fitted on turns the reader never trained on (a held-out part of the training questions, written over other
 releases), with the shipped reader's scores, so it sees the reader as it reads unseen questions. The model is
-gradient-boosted trees (scikit-learn, exported to plain arrays: no scikit-learn at run time), or with
---model logistic a logistic regression. The threshold is the one that gets the most held-out turns right: a gold
-sentence quoted, or an unanswerable question refused. --folds K first compares both models by K-fold
-cross-validation over the held-out turns and prints the table.
+a logistic regression (what ships: it cross-validated better), or with --model trees gradient-boosted trees
+(scikit-learn, exported to plain arrays: no scikit-learn at run time). The threshold is the one that gets the most
+held-out turns right (a gold sentence quoted, or an unanswerable question refused), with the bot's other
+condition for quoting applied: the reader scores the sentence above "none of them". --folds K first compares
+both models by K-fold cross-validation over the held-out turns and prints the table.
 
-    python train/fit_ranker.py --candidates HELD_OUT.jsonl [--folds 5] [--model trees|logistic]
+    python train/fit_ranker.py --candidates HELD_OUT.jsonl [--folds 5] [--model logistic|trees]
 """
 import argparse
 import hashlib
@@ -21,8 +22,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from bot.ranker import FEATURES, Ranker, reader_features  # noqa: E402
-from bot.reader import MODELS, Reader  # noqa: E402
+from bot.reader import MODELS, NONE_LOGIT, Reader  # noqa: E402
 
+READER = FEATURES.index("reader")
 TREES = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.1, "min_samples_leaf": 20, "subsample": 0.8}
 
 
@@ -90,7 +92,8 @@ def best_of(turns, ranker: Ranker):
             continue
         p = ranker.probabilities(x)
         k = int(np.argmax(p))
-        out.append((float(p[k]), bool(y[k]), answerable))
+        # as bot.reader decides: no quote where the reader scores its best below "none of them"
+        out.append((float(p[k]) if x[k, READER] > NONE_LOGIT else 0.0, bool(y[k]), answerable))
     return out
 
 
@@ -151,7 +154,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--candidates", required=True, help="candidates (train/candidates.py) of held-out turns")
     ap.add_argument("--models", default=str(MODELS))
-    ap.add_argument("--model", choices=("trees", "logistic"), default="trees")
+    ap.add_argument("--model", choices=("logistic", "trees"), default="logistic")
     ap.add_argument("--folds", type=int, default=0, help="compare the models by cross-validation first")
     args = ap.parse_args()
     with open(args.candidates, encoding="utf-8") as f:
