@@ -12,6 +12,7 @@ from pathlib import Path
 from .answer import Answer, Answerer
 from .render import citation_line, read_as_line
 from .corpus import CorpusError
+from .reader import ReaderError
 from .index import open_index
 
 SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CorpusError as e:
+    except (CorpusError, ReaderError) as e:
         print(f"irbot: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

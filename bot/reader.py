@@ -20,12 +20,23 @@ MAX_TOKENS = 80   # question and sentence together: the longer of the two is cut
 NONE_LOGIT = 0.0  # the logit of "no sentence answers" the reader was trained against
 
 
+class ReaderError(Exception):
+    """The trained reader is there but cannot be loaded (a damaged or mismatched file)."""
+
+
 class Reader:
     def __init__(self, directory: str | Path = MODELS, threads: int | None = None):
+        try:
+            self._load(Path(directory), threads)
+        except Exception as e:  # onnxruntime's and tokenizers' own errors, a ranker fitted on other features
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ReaderError(f"the trained reader in {directory} could not be loaded ({reason}); "
+                              "IRBOT_READER=off answers by the hand rules alone") from e
+
+    def _load(self, directory: Path, threads: int | None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        directory = Path(directory)
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
         self.tokenizer.no_padding()

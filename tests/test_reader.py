@@ -143,6 +143,17 @@ def test_a_ranker_fitted_on_other_features_is_refused(tmp_path):
         Ranker.load(path)
 
 
+def test_a_damaged_model_is_a_clear_error_that_says_how_to_answer_without_it(tmp_path):
+    import shutil
+    from bot.reader import Reader, ReaderError
+    for f in reader_module.MODELS.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "reader.onnx").write_bytes(b"not a model")
+    with pytest.raises(ReaderError, match="IRBOT_READER=off") as e:
+        Reader(tmp_path)
+    assert str(tmp_path) in str(e.value) and "\n" not in str(e.value)
+
+
 def test_irbot_reader_off_answers_by_the_rules(monkeypatch, shipped_index):
     monkeypatch.setenv("IRBOT_READER", "off")
     shipped_reader.cache_clear()
