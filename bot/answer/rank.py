@@ -126,36 +126,47 @@ def rank_sentences(index: Index, q: Question, releases: set[int] | None, scores:
         years_ok = all(passage_tokens.has((y,)) or (r.date and str(r.date.year) == y) or
                        release_tokens(index, release).has((y,)) for y in q.years)
         known = q.words | issuer_words(index, release)  # names a "who" answer must go beyond
-        for j, (i, sentence, tokens) in enumerate(zip(range(passage.first, passage.stop), passage.sentences,
-                                                      passage.sentence_tokens)):
-            cov = _coverage(q.concepts, tokens)
-            if i == passage.release_start:
-                cov *= LEAD_DISCOUNT  # an opening sentence names everything the release is about
-            window = Bag.of(passage.sentence_tokens[j - 1] if j else passage.previous_tokens, tokens)
-            window_cov = _coverage(q.concepts, window)
-            body = DATELINE.sub("", sentence, count=1)
-            shape = _graded_shape(q, body, known)
-            if q.agent_of and shape > 0 and q.agent_of.search(sentence):
-                shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
-            has_focus = _focus_found(index, q, release, passage_tokens, window, shape, single_release,
-                                     release_coverage)
-            has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
-            f = _features(q, sentence, tokens, window, kind=int(index.sent_kind[i]), wants_kind=wants_kind,
-                          lead=i == passage.release_start, coverage=cov, window_coverage=window_cov,
-                          passage_coverage=passage_cov, rank=rank, shape=shape,
-                          recent=newest.get(int(index.sent_release[i]), 0.0))
-            candidates.append(Candidate(
-                sentence=i, score=sum(WEIGHTS[k] * v for k, v in f.items()), coverage=cov,
-                window_coverage=window_cov, passage_coverage=passage_cov, has_focus=has_focus,
-                release=int(index.sent_release[i]), informative=_new_information(q.kind, body, q.words),
-                shape=shape, features=f, global_scope=releases is None,
-                rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts),
-                measure_near=q.measure is None or q.measure.found_in(window),
-                carried_window=_coverage(q.carried, window) if q.carried and single_release else 0.0,
-                rest_found=all(c.weight >= rare for c in q.concepts) or
-                any(c.weight < rare and c.found_in(window) for c in q.concepts)))
+        for j in range(passage.stop - passage.first):
+            candidates.append(_candidate(index, q, passage, j, known=known, years_ok=years_ok, rank=rank,
+                                         passage_cov=passage_cov, releases=releases, rare=rare,
+                                         wants_kind=wants_kind, newest=newest, release_coverage=release_coverage))
     candidates.sort(key=lambda c: -c.score)
     return opening_or_body(index, q, candidates)
+
+
+def _candidate(index: Index, q: Question, passage: "Passage", j: int, *, known: set[str], years_ok: bool,
+               rank: float, passage_cov: float, releases: set[int] | None, rare: float, wants_kind: int | None,
+               newest: dict[int, float], release_coverage) -> Candidate:
+    """The passage's j-th sentence as a candidate: what the rules compute of it, and its score."""
+    i, sentence, tokens = passage.first + j, passage.sentences[j], passage.sentence_tokens[j]
+    single_release = releases is not None and len(releases) == 1
+    passage_tokens = passage.tokens
+    cov = _coverage(q.concepts, tokens)
+    if i == passage.release_start:
+        cov *= LEAD_DISCOUNT  # an opening sentence names everything the release is about
+    window = Bag.of(passage.sentence_tokens[j - 1] if j else passage.previous_tokens, tokens)
+    window_cov = _coverage(q.concepts, window)
+    body = DATELINE.sub("", sentence, count=1)
+    shape = _graded_shape(q, body, known)
+    if q.agent_of and shape > 0 and q.agent_of.search(sentence):
+        shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
+    has_focus = _focus_found(index, q, passage.release, passage_tokens, window, shape, single_release,
+                             release_coverage)
+    has_focus = has_focus and years_ok and all(n.found_in(passage_tokens) for n in q.names)
+    f = _features(q, sentence, tokens, window, kind=int(index.sent_kind[i]), wants_kind=wants_kind,
+                  lead=i == passage.release_start, coverage=cov, window_coverage=window_cov,
+                  passage_coverage=passage_cov, rank=rank, shape=shape,
+                  recent=newest.get(int(index.sent_release[i]), 0.0))
+    return Candidate(
+        sentence=i, score=sum(WEIGHTS[k] * v for k, v in f.items()), coverage=cov,
+        window_coverage=window_cov, passage_coverage=passage_cov, has_focus=has_focus,
+        release=int(index.sent_release[i]), informative=_new_information(q.kind, body, q.words),
+        shape=shape, features=f, global_scope=releases is None,
+        rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts),
+        measure_near=q.measure is None or q.measure.found_in(window),
+        carried_window=_coverage(q.carried, window) if q.carried and single_release else 0.0,
+        rest_found=all(c.weight >= rare for c in q.concepts) or
+        any(c.weight < rare and c.found_in(window) for c in q.concepts))
 
 
 @dataclass
