@@ -700,7 +700,7 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc.loaded = loaded
     svc.answerer.index = loaded.index  # questions in flight keep the index they started with
-    svc.examples = await asyncio.to_thread(example_questions, loaded.index)
+    svc.examples = await asyncio.to_thread(example_questions, loaded.index, reader=svc.answerer.reader)
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
     await update.effective_message.reply_text(f"Reloaded: {len(loaded.index.releases)} releases{e(skipped)}.")

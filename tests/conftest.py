@@ -44,10 +44,12 @@ SPLASH = "splash-beverage-2025-07-29"   # .txt, no front matter: NYSE American d
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """One fresh index cache per test session; the developer's environment does not leak in."""
-    saved = {k: os.environ.get(k) for k in ("IRBOT_CACHE", "IRBOT_CORPUS")}
+    """One fresh index cache per test session, the shipped reader on; the developer's environment does not leak
+    in."""
+    saved = {k: os.environ.get(k) for k in ("IRBOT_CACHE", "IRBOT_CORPUS", "IRBOT_READER")}
     os.environ["IRBOT_CACHE"] = str(tmp_path_factory.mktemp("irbot-cache"))
     os.environ.pop("IRBOT_CORPUS", None)
+    os.environ.pop("IRBOT_READER", None)  # the tests say themselves where they want the rules alone
     yield Path(os.environ["IRBOT_CACHE"])
     for key, value in saved.items():
         if value is None:

@@ -35,10 +35,12 @@ def find(index, release_id: str, start: str) -> int:
 
 
 def test_the_shipped_reader_runs_without_torch():
-    code = ("import sys; from bot.reader import shipped_reader; r = shipped_reader(); "
-            "print(r is not None, len(r.scores('why?', ['because.', 'so.'])), 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "2", "False"]
+    # torch made unimportable (where it is installed too): loading and reading must not need it
+    code = ("import sys; sys.modules['torch'] = None; from bot.reader import shipped_reader; r = shipped_reader(); "
+            "print(r is not None, len(r.scores('why?', ['because.', 'so.'])))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "2"]
 
 
 # Questions in other words than the release's, each with the sentence that answers it and sentences beside it
@@ -84,7 +86,7 @@ KNOWN_MISSES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped reader's known misses (issue 16's closing note)")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the shipped reader's known misses (issue 16's note)")
 @pytest.mark.parametrize("corpus,turns,right", KNOWN_MISSES, ids=[" / ".join(m[1]) for m in KNOWN_MISSES])
 def test_known_misses_of_the_shipped_reader(shipped_index, fixture_index, corpus, turns, right):
     bot = Answerer(fixture_index if corpus == "fixture" else shipped_index)
@@ -99,12 +101,21 @@ def test_every_quote_is_verbatim_with_the_reader(shipped_index, fixture_index):
                              (fixture_index, ["how many old Nauticus shares make a new one?", "why split?",
                                               "what is the ratio of the Sanuwave split", "is Splash delisting?"])):
         bot = Answerer(index)
+        answered = 0
         for q in questions:
             a = bot.ask("one conversation", q)
             if a.answered:
+                answered += 1
                 assert a.quote in index.releases[index.by_id[a.source.id]].text
                 for alt in a.alternatives:
                     assert alt.quote in index.releases[index.by_id[alt.source.id]].text
+        assert answered >= len(questions) - 2  # what is checked is quoted: most of these are answered
+
+
+def test_the_next_best_quotes_are_not_the_items_the_answer_already_quotes(shipped_index):
+    a = Answerer(shipped_index).ask("c", "why is FSN delisting?")
+    assert a.answered and "a) The costs to the Company" in a.quote
+    assert all(alt.quote not in a.quote for alt in a.alternatives), [alt.quote for alt in a.alternatives]
 
 
 def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items(shipped_index, shipped_bot):

@@ -56,17 +56,19 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     after = [index.sentence(i) for i in range(last_sentence + 1, min(last_of_release, last_sentence + 3))]
     return Answer(question=typed, answered=True, quote=quote, source=cite(index, r),
                   score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
-                  alternatives=alternatives(index, q, candidates, reader),
+                  alternatives=alternatives(index, q, candidates, reader, range(best.sentence, last_sentence + 1)),
                   context=remember(index, q, context, r, best.sentence))
 
 
-def alternatives(index: Index, q: Question, candidates: list[Candidate], reader) -> list[Alternative]:
-    """Up to three other sentences that answer too (the "next best" buttons), each quoted once."""
+def alternatives(index: Index, q: Question, candidates: list[Candidate], reader,
+                 quoted: range) -> list[Alternative]:
+    """Up to three other sentences that answer too (the "next best" buttons), each quoted once, none of them a
+    sentence the answer already quotes (a list's items)."""
     seen = {index.sentence(candidates[0].sentence)}
     found = []
     for c in candidates[1:]:
         quote = index.sentence(c.sentence)
-        if quote in seen or not (c.probability >= reader.ranker.threshold if reader else confident(q, c)):
+        if quote in seen or c.sentence in quoted or not (reader.quotable(c) if reader else confident(q, c)):
             continue
         seen.add(quote)
         found.append(Alternative(quote=quote, source=cite(index, c.release), score=score_of(c, reader)))

@@ -17,6 +17,13 @@ MIN_COVERAGE = 0.25
 MIN_SCORE = 0.2
 
 
+def specific_enough(c: Candidate) -> bool:
+    """Across all companies, only something specific (a name, a rare term) picks one release, and the sentence
+    must say something else asked about: a name alone ("palantir") is no answer. A question that names no company
+    and leans on no earlier answer ("why are they delisting?") is not one release's question."""
+    return not c.global_scope or (c.rare_found and c.rest_found)
+
+
 def confident(q: Question, c: Candidate) -> bool:
     """The calibrated rule for answering rather than abstaining."""
     if not q.concepts:
@@ -25,9 +32,8 @@ def confident(q: Question, c: Candidate) -> bool:
         return c.score >= MIN_SCORE and c.informative and (q.kind not in ANSWER_SHAPES or c.shape > 0)
     if (c.features or {}).get("boilerplate") and c.coverage < 0.5:
         return False  # a disclaimer, a contact block, a wire's footer: an answer only if it says what was asked itself
-    if c.global_scope and not (c.rare_found and c.rest_found):
-        return False  # across all companies, only something specific (a name, a rare term) picks one release,
-        # and the sentence must say something else asked about: a name alone ("palantir") is no answer
+    if not specific_enough(c):
+        return False
     support = max(c.window_coverage, 0.5 * (c.coverage + c.passage_coverage))
     if q.kind in SHAPE_WEIGHT and c.shape >= SHAPE_WEIGHT[q.kind][0] and not (c.features or {}).get("lead"):
         # a follow-up in the release it follows ("who's the buyer?"): an answer of the full wanted shape beside
