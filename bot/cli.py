@@ -9,8 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .answer import Answer, Answerer
-from .render import citation_line, read_as_line
+from .render import citation_line, count, read_as_line
 from .corpus import CorpusError
 from .reader import ReaderError
 from .index import open_index
@@ -52,14 +53,14 @@ def answer_json(conv, a: Answer) -> dict:
 
 
 def cmd_ask(args) -> int:
+    question = " ".join(args.question).strip()
+    if not question and not args.jsonl:  # said before the corpus is loaded, which can take a while
+        print("irbot: ask needs a question, e.g. irbot ask \"why is FSN delisting?\"", file=sys.stderr)
+        return 2
     loaded = load(args.corpus)
     answerer = Answerer(loaded.index)
     if args.jsonl:
         return ask_jsonl(answerer, sys.stdin, sys.stdout)
-    question = " ".join(args.question).strip()
-    if not question:
-        print("irbot: ask needs a question, e.g. irbot ask \"why is FSN delisting?\"", file=sys.stderr)
-        return 2
     a = answerer.ask("cli", question)
     print(json.dumps(answer_json(None, a), ensure_ascii=False) if args.json else render_text(a))
     return 0
@@ -87,6 +88,9 @@ def ask_jsonl(answerer: Answerer, stdin, stdout) -> int:
     return 0
 
 
+CHAT_HELP = "Ask a question; /new forgets the context; /help shows this; Ctrl-D quits."
+
+
 def cmd_chat(args) -> int:
     try:
         import readline  # noqa: F401  (line editing and history for input())
@@ -94,7 +98,7 @@ def cmd_chat(args) -> int:
         pass
     loaded = load(args.corpus)
     answerer = Answerer(loaded.index)
-    print(f"irbot: {len(loaded.index.releases)} releases. Ask a question; /new forgets the context; Ctrl-D quits.")
+    print(f"irbot: {count(len(loaded.index.releases), 'release')}. {CHAT_HELP}")
     while True:
         try:
             question = input("> ").strip()
@@ -109,6 +113,12 @@ def cmd_chat(args) -> int:
         if question == "/new":
             answerer.forget("chat")
             print("(new conversation)")
+            continue
+        if question == "/help":
+            print(CHAT_HELP)
+            continue
+        if question.startswith("/"):
+            print(f"unknown command {question.split()[0]}: /help says what there is")
             continue
         print(render_text(answerer.ask("chat", question)) + "\n")
 
@@ -245,6 +255,7 @@ def cmd_run(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="irbot", description="Answers investors' questions from press releases.")
+    parser.add_argument("--version", action="version", version=f"irbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_corpus(p):

@@ -18,3 +18,8 @@ def citation_line(c: Citation) -> str:
         who += f" ({c.exchange + ': ' if c.exchange else ''}{c.ticker})"
     parts = [who, f'"{c.title}"'] + [p for p in (c.date, c.publisher, c.url) if p]
     return ", ".join(parts)
+
+
+def count(n: int, noun: str) -> str:
+    """'1 release', '2,883 releases'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

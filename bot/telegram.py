@@ -31,7 +31,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           ContextTypes, Defaults, InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
 from .answer import Answerer, Citation, answer as answer_once
-from .render import citation_line, read_as_line
+from .render import citation_line, count, read_as_line
 from .conversation import SQLiteStore
 from .index import Loaded, company_key, open_index, reload_index
 from .settings import Settings
@@ -696,14 +696,14 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = service(context)
     loaded = await asyncio.to_thread(reload_index, svc.loaded, svc.corpus, cache_dir=svc.settings.irbot_cache)
     if loaded is svc.loaded:  # no release file changed since the last load: nothing to do
-        await update.effective_message.reply_text(f"No change: {len(loaded.index.releases)} releases.")
+        await update.effective_message.reply_text(f"No change: {count(len(loaded.index.releases), 'release')}.")
         return
     svc.loaded = loaded
     svc.answerer.index = loaded.index  # questions in flight keep the index they started with
     svc.examples = await asyncio.to_thread(example_questions, loaded.index, reader=svc.answerer.reader)
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
-    await update.effective_message.reply_text(f"Reloaded: {len(loaded.index.releases)} releases{e(skipped)}.")
+    await update.effective_message.reply_text(f"Reloaded: {count(len(loaded.index.releases), 'release')}{e(skipped)}.")
 
 
 # --- inline mode ---------------------------------------------------------------------------------------------

@@ -70,6 +70,28 @@ def test_chat_holds_a_conversation_and_ends_on_end_of_input():
     assert contains_any(out, FSN_REASONS)
 
 
+def test_chat_answers_an_unknown_command_with_the_commands_not_with_a_quote():
+    done = run_bot(["chat", "--corpus", str(SHIPPED_CORPUS)], stdin="/sources\n/help\nwhy is FSN delisting?\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("irbot: 1 release. ")  # one release, not "1 releases"
+    assert "unknown command /sources: /help says what there is" in out
+    assert out.count("/new forgets the context") == 2  # the banner, then /help
+    assert out.count("“") == 1 and contains_any(out, FSN_REASONS)  # only the question was answered
+
+
+def test_ask_without_a_question_says_so_before_loading_any_corpus(tmp_path):
+    done = run_bot(["ask", "--corpus", str(tmp_path / "no such corpus"), "  "])
+    assert done.returncode == 2
+    assert "ask needs a question" in done.stderr and "no such corpus" not in done.stderr
+
+
+def test_version_is_the_packages_own():
+    from bot import __version__
+    done = run_bot(["--version"])
+    assert done.returncode == 0 and done.stdout.strip() == f"irbot {__version__}"
+
+
 # --- irbot ask --jsonl -------------------------------------------------------------------------------------------
 
 def test_jsonl_one_answer_per_line_in_order_with_separate_contexts():
