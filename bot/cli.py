@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 from . import __version__
 from .answer import Answer, Answerer
 from .render import citation_line, count, read_as_line
@@ -306,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # .env (in the working directory, as `irbot run` reads it) sets what the environment does not, for every command
+    load_dotenv(Path.cwd() / ".env", override=False)
     logging.basicConfig(level=os.environ.get("IRBOT_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

@@ -119,6 +119,7 @@ def run_bot(args: list[str], stdin: str | None = None, env: dict | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     """`python -m bot ARGS` in a real subprocess, from the repository root, with this session's cache."""
     full_env = dict(os.environ)
+    full_env.setdefault("IRBOT_CORPUS", "")  # set, so that no .env in the checkout points the tests elsewhere
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
                           cwd=ROOT, env=full_env, timeout=timeout)

@@ -4,6 +4,7 @@ dependencies CI installs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -84,6 +85,24 @@ def test_ask_without_a_question_says_so_before_loading_any_corpus(tmp_path):
     done = run_bot(["ask", "--corpus", str(tmp_path / "no such corpus"), "  "])
     assert done.returncode == 2
     assert "ask needs a question" in done.stderr and "no such corpus" not in done.stderr
+
+
+def test_every_command_reads_dotenv_in_its_directory_and_the_environment_wins(tmp_path, fixture_index):
+    from bot.answer import Answerer
+    (tmp_path / ".env").write_text(f"IRBOT_CORPUS={FIXTURE_CORPUS}\nIRBOT_READER=off\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("IRBOT_CORPUS", "IRBOT_READER")}
+
+    def ask(question, **extra):
+        return subprocess.run([sys.executable, "-m", "bot", "ask", "--json", question], capture_output=True,
+                              text=True, cwd=tmp_path, env={**env, **extra}, timeout=120)
+    from_dotenv = ask("KITT reverse split ratio?")
+    assert from_dotenv.returncode == 0, from_dotenv.stderr
+    assert json.loads(from_dotenv.stdout)["source"]["id"] == NAUTICUS  # the corpus .env names
+    by_rules = Answerer(fixture_index, reader=None).ask("c", "KITT reverse split ratio?").score
+    assert by_rules != Answerer(fixture_index).ask("c", "KITT reverse split ratio?").score
+    assert json.loads(from_dotenv.stdout)["score"] == by_rules  # IRBOT_READER=off, from .env
+    from_environment = ask("why is FSN delisting?", IRBOT_CORPUS=str(SHIPPED_CORPUS))
+    assert json.loads(from_environment.stdout)["source"]["id"] == FSN
 
 
 def test_version_is_the_packages_own():
