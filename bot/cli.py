@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 from . import __version__
 from .answer import Answer, Answerer
@@ -308,8 +309,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # .env (in the working directory, as `irbot run` reads it) sets what the environment does not, for every command
-    load_dotenv(Path.cwd() / ".env", override=False)
+    with dotenv_environment(Path.cwd() / ".env"):
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def dotenv_environment(path: Path):
+    """.env (in the working directory, as `irbot run` reads it) sets what the environment does not, for every
+    command, while the command runs (main() called in-process leaves os.environ as it found it)."""
+    added = {k: v for k, v in dotenv_values(path).items() if v is not None and k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=os.environ.get("IRBOT_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

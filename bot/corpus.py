@@ -356,7 +356,7 @@ def load_jsonl(path: Path) -> tuple[list[Release], list[Problem]]:
 def corpus_files(root: Path) -> list[Path]:
     """The release files under `root`: hidden files and folders, and READMEs, are not releases."""
     if root.is_file():
-        return [root]
+        return [root] if root.suffix.lower() in RELEASE_SUFFIXES else []
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in RELEASE_SUFFIXES and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(root).parts)
                   and p.name.lower() != "readme.md")
@@ -385,6 +385,9 @@ def iter_corpus(root: str | os.PathLike, problems: list[Problem]) -> Iterator[Re
     root = Path(root)
     if not root.exists():
         raise CorpusError(f"{root}: no such file or directory")
+    if root.is_file() and root.suffix.lower() not in RELEASE_SUFFIXES:
+        raise CorpusError(f"{root}: not a release file: a corpus is a .md, .markdown, .txt or .jsonl file, or a "
+                          "folder of them")
     first_seen: dict[str, str] = {}
     for path in corpus_files(root):
         for line, got in _load_file(path):

@@ -105,6 +105,14 @@ def test_every_command_reads_dotenv_in_its_directory_and_the_environment_wins(tm
     assert json.loads(from_environment.stdout)["source"]["id"] == FSN
 
 
+def test_a_file_that_is_not_a_release_is_refused_as_a_corpus(tmp_path):
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    done = run_bot(["ask", "--corpus", str(passwd), "who is root?"])
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"irbot: {passwd}: not a release file")
+
+
 def test_version_is_the_packages_own():
     from bot import __version__
     done = run_bot(["--version"])
@@ -285,6 +293,8 @@ def _installed_closure() -> dict[str, str]:
     return seen
 
 
+@pytest.mark.skipif(not os.environ.get("IRBOT_CONSTRAINED"),
+                    reason="this environment was not installed with constraints.txt (.ci/run sets IRBOT_CONSTRAINED=1)")
 def test_constraints_pin_every_installed_dependency_at_the_installed_version():
     """CI installs from constraints.txt; what runs must be exactly what was tested."""
     from packaging.utils import canonicalize_name

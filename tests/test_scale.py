@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "scale.py"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("IRBOT_SHARED") or ROOT.parent / "shared")  # as conftest and the benchmark read it
 
 
 def run(*args, env=None) -> subprocess.CompletedProcess:
