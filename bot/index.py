@@ -389,6 +389,11 @@ class Index:
     def sentence(self, i: int) -> str:
         return self.text(int(self.sent_release[i]))[int(self.sent_start[i]):int(self.sent_end[i])]
 
+    def release_sentences(self, release: int) -> range:
+        """The ids of a release's sentences, first to last."""
+        return range(int(self.passage_first[self.release_first_passage[release]]),
+                     int(self.passage_stop[self.release_stop_passage[release] - 1]))
+
     def term_ids(self, tokens: list[str]) -> list[int]:
         return [self.vocabulary.get(t, -1) for t in tokens]
 

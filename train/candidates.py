@@ -26,12 +26,6 @@ from check import norm  # noqa: E402
 from releases import CORPUS  # noqa: E402
 
 
-def release_sentences(index, release: int) -> range:
-    first = int(index.passage_first[index.release_first_passage[release]])
-    stop = int(index.passage_stop[index.release_stop_passage[release] - 1])
-    return range(first, stop)
-
-
 def holds(sentence: str, spans: list[str]) -> bool:
     s = norm(sentence)
     return any(norm(g) in s for g in spans)
@@ -51,7 +45,7 @@ def turns_of(index, conv):
         missed, gold_sentence = [], None
         if gold is not None:
             shown = {c.sentence for c in candidates}
-            for i in release_sentences(index, gold):
+            for i in index.release_sentences(gold):
                 if holds(index.sentence(i), spans):
                     gold_sentence = gold_sentence if gold_sentence is not None else i
                     if i not in shown:

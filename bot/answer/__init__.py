@@ -50,10 +50,9 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     best = candidates[0]
     r = best.release
     quote, last_sentence = whole_quote(index, best.sentence)
-    first_of_release = int(index.passage_first[index.release_first_passage[r]])
-    last_of_release = int(index.passage_stop[index.release_stop_passage[r] - 1])
-    before = [index.sentence(i) for i in range(max(first_of_release, best.sentence - 2), best.sentence)]
-    after = [index.sentence(i) for i in range(last_sentence + 1, min(last_of_release, last_sentence + 3))]
+    sentences = index.release_sentences(r)
+    before = [index.sentence(i) for i in range(max(sentences.start, best.sentence - 2), best.sentence)]
+    after = [index.sentence(i) for i in range(last_sentence + 1, min(sentences.stop, last_sentence + 3))]
     return Answer(question=typed, answered=True, quote=quote, source=cite(index, r),
                   score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
                   alternatives=alternatives(index, q, candidates, reader, range(best.sentence, last_sentence + 1)),

@@ -19,7 +19,7 @@ def whole_quote(index: Index, sentence: int) -> tuple[str, int]:
     if not quoted.rstrip().endswith(":"):
         return quoted, sentence
     release = int(index.sent_release[sentence])
-    stop = int(index.passage_stop[index.release_stop_passage[release] - 1])
+    stop = index.release_sentences(release).stop
     start, last = int(index.sent_start[sentence]), sentence
     for i in range(sentence + 1, stop):
         if not LIST_ITEM.match(index.sentence(i)) or int(index.sent_end[i]) - start > LIST_CHARS:

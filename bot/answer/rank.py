@@ -185,7 +185,7 @@ class Passage:
 def _read_passage(index: Index, p: int, titles: dict[int, Bag]) -> Passage:
     first, stop = int(index.passage_first[p]), int(index.passage_stop[p])
     release = int(index.passage_release[p])
-    release_start = int(index.passage_first[index.release_first_passage[release]])
+    release_start = index.release_sentences(release).start
     before = max(first - 1, release_start)
     sentences = [index.sentence(i) for i in range(before, stop)]
     sent_tokens = [Bag(tx.analyze(s)) for s in sentences]
@@ -259,8 +259,8 @@ def dateline_sentence(index: Index, release: int) -> int:
     if found is None:
         if len(cache) > 4096:
             cache.clear()
-        start = int(index.passage_first[index.release_first_passage[release]])
-        stop = int(index.passage_stop[index.release_stop_passage[release] - 1])
+        sentences = index.release_sentences(release)
+        start, stop = sentences.start, sentences.stop
         found = start
         for i in range(start, min(stop, start + 12)):
             sentence = index.sentence(i)
