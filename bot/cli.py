@@ -159,15 +159,20 @@ def _reindex(corpus: str) -> None:
 
 
 def cmd_add(args) -> int:
-    from .manage import ManageError, add_releases
+    from .manage import add_releases
+    return _added(args.corpus, lambda: add_releases(args.corpus, args.files, replace=args.replace))
+
+
+def _added(corpus: str, add) -> int:
+    from .manage import ManageError
     try:
-        change = add_releases(args.corpus, args.files, replace=args.replace)
+        change = add()
     except ManageError as e:
         print(f"irbot: {e}", file=sys.stderr)
         return 2
     _report_change(change, "added")
     if change.added or change.replaced:
-        _reindex(args.corpus)
+        _reindex(corpus)
     return 0 if (change.added or change.replaced) and not change.problems else 1
 
 
@@ -182,6 +187,9 @@ def cmd_remove(args) -> int:
 
 def cmd_ingest(args) -> int:
     from .manage import ManageError, ingest_text, parse_overrides
+    if args.replace and not args.add:
+        print("irbot: --replace goes with --add (it replaces a release of the corpus)", file=sys.stderr)
+        return 2
     try:
         source = Path(args.file)
         text = sys.stdin.read() if args.file == "-" else source.read_text(encoding="utf-8-sig")
@@ -198,12 +206,11 @@ def cmd_ingest(args) -> int:
         for k, why in got.missing.items():
             print(f"  {k:<{width}}  {why}", file=sys.stderr)
     if args.add:
-        import tempfile
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{got.record['id']}.md"
-            path.write_text(got.markdown, encoding="utf-8")
-            args.files, args.replace = [str(path)], False
-            return cmd_add(args)
+        from .corpus import Release
+        from .manage import add_release
+        release = Release.model_validate(got.record)
+        label = "stdin" if args.file == "-" else args.file
+        return _added(args.corpus, lambda: add_release(args.corpus, release, label, replace=args.replace))
     if args.out:
         out = Path(args.out)
         if out.is_dir():
@@ -280,21 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true")
     index.set_defaults(func=cmd_index)
 
-    add = with_corpus(sub.add_parser("add", help="add release files (Markdown, text or JSON lines) and update the index"))
+    add = with_corpus(sub.add_parser("add", help="add release files (Markdown, text or JSON lines) to the corpus, changing it, and update the index"))
     add.add_argument("files", nargs="+", metavar="FILE")
     add.add_argument("--replace", action="store_true", help="replace releases whose id is already in the corpus")
     add.set_defaults(func=cmd_add)
 
-    remove = with_corpus(sub.add_parser("remove", help="remove releases by id and update the index"))
+    remove = with_corpus(sub.add_parser("remove", help="remove releases by id from the corpus (deletes their files or lines) and update the index"))
     remove.add_argument("ids", nargs="+", metavar="ID")
     remove.set_defaults(func=cmd_remove)
 
-    ingest = with_corpus(sub.add_parser("ingest", help="turn a raw wire release into a corpus Markdown file"))
+    ingest = with_corpus(sub.add_parser("ingest", help="turn a raw wire release into a corpus Markdown file (--add also adds it to the corpus)"))
     ingest.add_argument("file", metavar="FILE", help="the raw release text ('-' reads stdin)")
     ingest.add_argument("--set", action="append", metavar="FIELD=VALUE", help="give a field the text lacks")
     where = ingest.add_mutually_exclusive_group()
     where.add_argument("--out", help="write the Markdown file here (a file or a folder; default: stdout)")
-    where.add_argument("--add", action="store_true", help="add it to the corpus and update the index")
+    where.add_argument("--add", action="store_true", help="add it to the corpus (changing it) and update the index")
+    ingest.add_argument("--replace", action="store_true", help="with --add: replace a release of the same id")
     ingest.set_defaults(func=cmd_ingest)
 
     run = sub.add_parser("run", help="run the Telegram bot (settings from the environment or .env)")

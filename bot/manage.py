@@ -41,16 +41,46 @@ def read_releases(path: Path) -> tuple[list[Release], list[Problem]]:
     return releases, problems
 
 
+def _file_mode(path: Path) -> int:
+    """The permission bits `path` has, or those a new file gets under the umask (mkstemp alone gives 0600)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, text: str) -> None:
+    """Replace `path` with `text` all at once, keeping the file's permissions."""
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".irbot-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
+    """Add JSON lines at the end of `path` (created if absent) without rewriting what it holds: adding one release
+    to a large corpus file costs one line. Written in one call, after a newline if the file lacks its last one."""
+    if not lines:
+        return
+    if not path.exists():
+        _atomic_write(path, "\n".join(lines) + "\n")
+        return
+    with open(path, "rb+") as f:
+        f.seek(0, os.SEEK_END)
+        lead = b""
+        if f.tell():
+            f.seek(-1, os.SEEK_END)
+            lead = b"" if f.read(1) == b"\n" else b"\n"
+        f.write(lead + ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def to_markdown(release: Release | dict) -> str:
@@ -83,60 +113,64 @@ def _where_ids(corpus: Path) -> dict[str, Path]:
 
 def add_releases(corpus: str | os.PathLike, files: list[str | os.PathLike], replace: bool = False) -> Change:
     """Add the releases of `files` to the corpus: into a folder as one file per release (JSON lines files are
-    copied whole), onto a `.jsonl` corpus as lines. An id already in the corpus is a problem unless `replace`."""
-    corpus = Path(corpus)
-    if not corpus.exists():
-        raise ManageError(f"{corpus}: no such corpus (a folder of release files or a .jsonl file)")
-    change = Change()
-    where = _where_ids(corpus)
-    incoming: list[tuple[Path, list[Release]]] = []
-    seen: set[str] = set()
+    added whole, as lines of a file of the same name), onto a `.jsonl` corpus as lines. An id already in the
+    corpus is a problem unless `replace`."""
+    batches, problems = [], []
     for f in map(Path, files):
         if not f.is_file():
-            change.problems.append(Problem(path=str(f), message="no such file"))
+            problems.append(Problem(path=str(f), message="no such file"))
             continue
-        releases, problems = read_releases(f)
-        change.problems += problems
+        releases, unreadable = read_releases(f)
+        problems += unreadable
+        batches.append((str(f), f.name if f.suffix.lower() == ".jsonl" else "", releases))
+    return _add(Path(corpus), batches, replace, problems)
+
+
+def add_release(corpus: str | os.PathLike, release: Release, label: str, replace: bool = False) -> Change:
+    """Add one release that is not in a file yet (`irbot ingest --add`); problems name it by `label`."""
+    return _add(Path(corpus), [(label, "", [release])], replace, [])
+
+
+def _add(corpus: Path, batches: list[tuple[str, str, list[Release]]], replace: bool, problems: list) -> Change:
+    """`batches`: (what problems call it, the .jsonl file name its lines go to in a folder corpus or "" for one
+    Markdown file per release, its releases)."""
+    if not corpus.exists():
+        raise ManageError(f"{corpus}: no such corpus (a folder of release files or a .jsonl file)")
+    change = Change(problems=list(problems))
+    where = _where_ids(corpus)
+    incoming: list[tuple[str, list[Release]]] = []
+    seen: set[str] = set()
+    for label, jsonl_name, releases in batches:
         keep = []
         for r in releases:
             if r.id in seen:
-                change.problems.append(Problem(path=str(f), field="id", message=f"duplicate id {r.id!r} among the added files"))
+                change.problems.append(Problem(path=label, field="id", message=f"duplicate id {r.id!r} among the added files"))
             elif r.id in where and not replace:
-                change.problems.append(Problem(path=str(f), field="id",
+                change.problems.append(Problem(path=label, field="id",
                                                message=f"id {r.id!r} is already in the corpus ({where[r.id]}); "
                                                        f"use --replace to replace it"))
             else:
                 seen.add(r.id)
                 keep.append(r)
         if keep:
-            incoming.append((f, keep))
+            incoming.append((jsonl_name, keep))
     replaced = [r.id for _, rs in incoming for r in rs if r.id in where]
     if replaced:
         remove_releases(corpus, replaced)
         change.replaced = replaced
-    for f, releases in incoming:
-        if corpus.is_dir():
-            if f.suffix.lower() == ".jsonl":
-                target = corpus / f.name
-                lines = [_json_line(r) for r in releases]
-                if target.exists():
-                    existing = target.read_text(encoding="utf-8")
-                    _atomic_write(target, existing + ("" if existing.endswith("\n") or not existing else "\n")
-                                  + "\n".join(lines) + "\n")
-                else:
-                    _atomic_write(target, "\n".join(lines) + "\n")
-            else:
-                for r in releases:
-                    target = corpus / f"{_safe_name(r.id)}.md"
-                    n = 2
-                    while target.exists():
-                        target = corpus / f"{_safe_name(r.id)}-{n}.md"
-                        n += 1
-                    _atomic_write(target, to_markdown(r))
+    for jsonl_name, releases in incoming:
+        if not corpus.is_dir():
+            _append_lines(corpus, [_json_line(r) for r in releases])
+        elif jsonl_name:
+            _append_lines(corpus / jsonl_name, [_json_line(r) for r in releases])
         else:
-            existing = corpus.read_text(encoding="utf-8")
-            _atomic_write(corpus, existing + ("" if existing.endswith("\n") or not existing else "\n")
-                          + "\n".join(_json_line(r) for r in releases) + "\n")
+            for r in releases:
+                target = corpus / f"{_safe_name(r.id)}.md"
+                n = 2
+                while target.exists():
+                    target = corpus / f"{_safe_name(r.id)}-{n}.md"
+                    n += 1
+                _atomic_write(target, to_markdown(r))
         change.added += [r.id for r in releases if r.id not in replaced]
     return change
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -118,3 +119,46 @@ def test_ingest_the_seed_names_the_missing_title_and_year(tmp_path, capsys):
     assert run("ingest", SHARED_SEED) == 0
     err = capsys.readouterr().err
     assert "not found" in err and "'May 29' without a year" in err and "title" in err.split("not found")[1]
+
+
+def test_add_appends_to_a_jsonl_corpus_and_add_remove_keep_its_permissions(tmp_path, monkeypatch):
+    monkeypatch.setenv("IRBOT_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "releases.jsonl"
+    before = "".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in load_corpus(SHIPPED).releases)
+    corpus.write_text(before, encoding="utf-8")
+    corpus.chmod(0o644)
+    inode = corpus.stat().st_ino
+    new = tmp_path / "zephyr.md"
+    new.write_text(NEW_MD, encoding="utf-8")
+    assert run("add", new, "--corpus", corpus) == 0
+    after = corpus.read_text(encoding="utf-8")
+    assert after.startswith(before) and after.count("\n") == before.count("\n") + 1
+    assert corpus.stat().st_ino == inode, "one release added to a .jsonl corpus is appended, not a rewritten file"
+    assert corpus.stat().st_mode & 0o777 == 0o644
+    assert run("remove", "zephyr-2024-06-03", "--corpus", corpus) == 0
+    assert corpus.read_text(encoding="utf-8") == before
+    assert corpus.stat().st_mode & 0o777 == 0o644, "a rewritten corpus file keeps its permissions"
+
+
+def test_ingest_add_names_the_users_file_and_takes_replace(corpus, tmp_path, capsys):
+    raw = tmp_path / "wire.txt"
+    raw.write_text(WIRE, encoding="utf-8")
+    assert run("ingest", raw, "--add", "--corpus", corpus) == 0
+    assert (corpus / "kestrel-kgc-2025-03-04.md").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    capsys.readouterr()
+    raw.write_text(WIRE.replace("$12 Million", "$13 Million"), encoding="utf-8")
+    assert run("ingest", raw, "--add", "--corpus", corpus) == 1
+    err = capsys.readouterr().err
+    assert f"{raw}" in err and "already in the corpus" in err and "--replace" in err
+    assert "/tmp" not in err.replace(str(tmp_path), ""), "no error names a temporary path the user never made"
+    assert run("ingest", raw, "--add", "--replace", "--corpus", corpus) == 0
+    titles = [r.title for r in load_corpus(corpus).releases if r.id == "kestrel-kgc-2025-03-04"]
+    assert titles == ["Kestrel Gold Announces Closing of $13 Million Private Placement"]
+    assert run("ingest", raw, "--replace") == 2
+    assert "--replace goes with --add" in capsys.readouterr().err
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
