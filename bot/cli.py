@@ -19,7 +19,15 @@ from .corpus import CorpusError
 from .reader import ReaderError
 from .index import open_index
 
-SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+def _shipped_corpus() -> Path:
+    """The sample corpus: bot/shipped_corpus/ in an installed package (pyproject.toml puts corpus/ there),
+    corpus/ beside bot/ in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    installed = here / "shipped_corpus"
+    return installed if installed.is_dir() else here.parent / "corpus"
+
+
+SHIPPED_CORPUS = _shipped_corpus()
 
 
 def default_corpus() -> str:
