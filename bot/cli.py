@@ -230,6 +230,19 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _new_files(state: Path) -> list[Path]:
+    """What opening the state database at `state` would create: the file, its SQLite side files, and the
+    folders above it that do not exist yet (innermost first, so they can be removed in this order)."""
+    if state.exists():
+        return []
+    made = [state.with_name(state.name + suffix) for suffix in ("-wal", "-shm", "-journal")] + [state]
+    folder = state.parent
+    while not folder.exists():
+        made.append(folder)
+        folder = folder.parent
+    return [p for p in made if not p.exists()]
+
+
 def cmd_run(args) -> int:
     """Run the Telegram bot: long polling, or a webhook server with --webhook URL."""
     from urllib.parse import urlparse
@@ -242,17 +255,21 @@ def cmd_run(args) -> int:
     if url is not None and (url.scheme != "https" or not url.hostname):
         print("irbot: --webhook needs an https:// URL that Telegram can reach", file=sys.stderr)
         return 2
-    app = None
+    app = new_state = None
     try:
         overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
         settings = load_settings(**overrides)
         install_redaction(settings.token())
         logging.getLogger().setLevel(os.environ.get("IRBOT_LOG_LEVEL", "INFO"))
+        new_state = _new_files(Path(settings.irbot_state))
         app = build_application(settings)
         asyncio.run(check_token(settings))
     except (SettingsError, StateError) as e:
         if app is not None:
             app.bot_data["irbot"].store.close()
+        for path in new_state or ():  # a bot that never ran leaves no state file (nor folder) behind
+            with contextlib.suppress(OSError):
+                path.rmdir() if path.is_dir() else path.unlink()
         print(f"irbot: {redact(str(e))}", file=sys.stderr)
         return 2
     try:

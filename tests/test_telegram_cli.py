@@ -70,10 +70,12 @@ def test_foreign_state_file_is_one_line_error(tmp_path, monkeypatch, capsys):
     assert done.returncode != 0 and done.stderr.count("\n") == 1 and "not an irbot state database" in done.stderr
 
 
-def test_unreachable_bot_api_is_one_line_error(tmp_path, monkeypatch, capsys):
-    done = run(tmp_path, monkeypatch, capsys, TELEGRAM_BOT_TOKEN=TOKEN)
+def test_unreachable_bot_api_is_one_line_error_and_leaves_no_state_behind(tmp_path, monkeypatch, capsys):
+    state = tmp_path / "var" / "irbot" / "state.sqlite3"
+    done = run(tmp_path, monkeypatch, capsys, TELEGRAM_BOT_TOKEN=TOKEN, IRBOT_STATE=str(state))
     assert done.returncode != 0 and done.stderr.count("\n") == 1 and "cannot reach the Bot API server" in done.stderr
     assert TOKEN not in done.stderr
+    assert not (tmp_path / "var").exists(), "a bot that never ran creates no state file"
 
 
 async def test_run_serves_telegram_and_a_rejected_token_is_one_line(tmp_path):
