@@ -22,7 +22,7 @@ from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
 from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, _plain, find_companies, question_kind,
                        read_question, the_question)
-from .quote import LIST_CHARS, whole_quote
+from .quote import LIST_CHARS, tidy, whole_quote
 from .rank import WEIGHTS, Candidate, PassageScores, rank_sentences, shortlist
 from .scope import read_in_context
 from .shape import _graded_shape, _shape_score
@@ -63,10 +63,10 @@ def alternatives(index: Index, q: Question, candidates: list[Candidate], reader,
                  quoted: range) -> list[Alternative]:
     """Up to three other sentences that answer too (the "next best" buttons), each quoted once, none of them a
     sentence the answer already quotes (a list's items)."""
-    seen = {index.sentence(candidates[0].sentence)}
+    seen = {tidy(index.sentence(candidates[0].sentence)) or index.sentence(candidates[0].sentence)}
     found = []
     for c in candidates[1:]:
-        quote = index.sentence(c.sentence)
+        quote = tidy(index.sentence(c.sentence)) or index.sentence(c.sentence)
         if quote in seen or c.sentence in quoted or not (reader.quotable(c) if reader else confident(q, c)):
             continue
         seen.add(quote)
