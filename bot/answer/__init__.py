@@ -21,7 +21,7 @@ from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, _search, choose, c
 from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
 from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, _plain, find_companies, question_kind,
-                       read_question, the_question)
+                       read_question, says_nothing, the_question, unmarked)
 from .quote import LIST_CHARS, tidy, whole_quote
 from .rank import WEIGHTS, Candidate, PassageScores, rank_sentences, shortlist
 from .scope import read_in_context
@@ -40,6 +40,9 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     trained ranking chooses the sentence and decides whether any answers, else the hand rules do."""
     context = context or Context()
     typed = question
+    question = unmarked(question)
+    if says_nothing(question):
+        return Answer(question=typed, answered=False, message=hint(index), context=context)
     question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
     if ADVICE.search(the_question(question)):  # as read: "shuold I sell?" asks for advice too
         return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
@@ -57,6 +60,15 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
                   score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
                   alternatives=alternatives(index, q, candidates, reader, range(best.sentence, last_sentence + 1)),
                   context=remember(index, q, context, r, best.sentence))
+
+
+def hint(index: Index) -> str:
+    """For a message with no words in it: how to ask, with a question this corpus answers."""
+    newest = max(range(len(index.releases.meta)), key=lambda r: index.releases.meta[r].date or dt.date.min,
+                 default=None)
+    company = index.releases.meta[newest].company if newest is not None else ""
+    example = f"what's new with {company}?" if company else "what did the company announce?"
+    return f"Ask me about the releases in words, for example: “{example}”"
 
 
 def alternatives(index: Index, q: Question, candidates: list[Candidate], reader,

@@ -2,6 +2,7 @@
 synonyms), the first of which is its focus: the thing asked for."""
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -106,6 +107,24 @@ ADVICE = re.compile(r"\bshould (?:i|we)(?: \w+)? (?:buy|sell|hold|invest|exit|du
                     re.I)
 ADVICE_MESSAGE = ("I can't give investment advice or say where the price will go: I only quote what the releases "
                   "say. Ask me what a release says (why, when, how much, who ...).")
+
+
+# Markup pasted or typed around words ("<b>why</b> is FSN delisting?", "**why** is FSN delisting?", a Markdown
+# link): the question is the words it surrounds.
+HTML_TAG = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>", re.I)
+MD_LINK = re.compile(r"\[([^\[\]]+)\]\([^()\s]+\)")
+MD_MARK = re.compile(r"\*\*|__|~~|`+|(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*])")
+
+
+def unmarked(text: str) -> str:
+    """The words of a question without HTML or Markdown markup, its entities read ("&amp;" is "&")."""
+    text = MD_LINK.sub(r"\1", HTML_TAG.sub(" ", text))
+    return re.sub(r"\s+", " ", html.unescape(MD_MARK.sub("", text))).strip()
+
+
+def says_nothing(text: str) -> bool:
+    """No letter or digit at all: an emoji, punctuation, an empty message. No release can answer it."""
+    return not any(ch.isalnum() for ch in text)
 
 
 def the_question(text: str) -> str:
