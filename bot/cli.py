@@ -230,6 +230,43 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """The questions the releases did not answer and the answers marked 👎, from the bot's state database."""
+    import datetime as dt
+    import time
+
+    from . import report
+    from .conversation import SQLiteStore, StateError
+    from .settings import SettingsError, load_settings
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else dt.date.today() - dt.timedelta(days=30)
+    except ValueError:
+        print(f"irbot: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        state = Path(args.state or load_settings().irbot_state)
+    except SettingsError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    if not state.is_file():
+        print(f"irbot: {state}: no state database (irbot run writes it; IRBOT_STATE or --state says where)",
+              file=sys.stderr)
+        return 2
+    try:
+        store = SQLiteStore(state, keep_days=float("inf"))
+    except StateError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        rows = store.feedback_since(time.mktime(since.timetuple()))
+    finally:
+        store.close()
+    reports = report.build(*rows)
+    out = report.as_json(reports, since) if args.json else report.as_csv(reports) if args.csv else report.as_text(reports, since)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return 0
+
+
 def _new_files(state: Path) -> list[Path]:
     """What opening the state database at `state` would create: the file, its SQLite side files, and the
     folders above it that do not exist yet (innermost first, so they can be removed in this order)."""
@@ -329,6 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--add", action="store_true", help="add it to the corpus (changing it) and update the index")
     ingest.add_argument("--replace", action="store_true", help="with --add: replace a release of the same id")
     ingest.set_defaults(func=cmd_ingest)
+
+    rep = sub.add_parser("report", help="the questions the releases did not answer and the answers marked 👎, "
+                                        "by company (from the bot's state database)")
+    rep.add_argument("--since", metavar="YYYY-MM-DD", help="from this day on (default: the last 30 days)")
+    rep.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    fmt = rep.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    rep.set_defaults(func=cmd_report)
 
     run = sub.add_parser("run", help="run the Telegram bot (settings from the environment or .env)")
     run.add_argument("--corpus", default=None, help="overrides $IRBOT_CORPUS (default: the shipped corpus/)")

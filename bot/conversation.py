@@ -41,6 +41,9 @@ class MemoryStore:
     def forget(self, conv: str) -> None:
         self._items.pop(conv, None)
 
+    def note_unanswered(self, question: str, company: str | None) -> None:
+        pass  # a terminal session keeps no record of what it asked
+
     def close(self) -> None:
         pass
 
@@ -52,9 +55,9 @@ class StateError(Exception):
 class SQLiteStore:
     """Conversation contexts (and small per-chat settings) in one SQLite file that survives restarts."""
 
-    SCHEMA_VERSION = 2  # 2: settings rows carry when they were written, so they can be pruned
+    SCHEMA_VERSION = 3  # 2: settings rows carry when they were written, so they can be pruned; 3: feedback
     PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
-    TABLES = ("contexts", "settings")  # each row with the time it was last written ("updated")
+    TABLES = ("contexts", "settings", "feedback", "unanswered")  # each row with when it was last written ("updated")
 
     def __init__(self, path: str | os.PathLike, keep_days: float = 30.0):
         self.path = Path(path)
@@ -81,7 +84,7 @@ class SQLiteStore:
             except sqlite3.DatabaseError as e:
                 raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
         # A database of something else is somebody's data: refuse it rather than move or change it.
-        if tables and (version not in (1, self.SCHEMA_VERSION) or "contexts" not in tables):
+        if tables and (version not in (1, 2, self.SCHEMA_VERSION) or "contexts" not in tables):
             self._db.close()
             raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
         self._wal()
@@ -110,6 +113,13 @@ class SQLiteStore:
                          " updated REAL NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
                          " updated REAL NOT NULL)")
+        # What investors thought of answers (one vote per user and answer, changeable) and the questions the
+        # releases did not answer: what `irbot report` reads. No user is named in the second.
+        self._db.execute("CREATE TABLE IF NOT EXISTS feedback (answer TEXT NOT NULL, user TEXT NOT NULL,"
+                         " vote INTEGER NOT NULL, question TEXT NOT NULL, company TEXT, release_id TEXT, quote TEXT,"
+                         " updated REAL NOT NULL, PRIMARY KEY (answer, user))")
+        self._db.execute("CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY, question TEXT NOT NULL,"
+                         " company TEXT, updated REAL NOT NULL)")
         for table in self.TABLES:  # a prune reads only what it deletes
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
         if version != self.SCHEMA_VERSION:
@@ -173,6 +183,30 @@ class SQLiteStore:
                              "SET value=excluded.value, updated=excluded.updated",
                              (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
+
+    def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,
+             release_id: str | None = None, quote: str | None = None) -> None:
+        """A 👍 (1) or 👎 (-1) on an answer; the same user pressing again changes their vote."""
+        with self._lock:
+            self._db.execute("INSERT INTO feedback (answer, user, vote, question, company, release_id, quote, updated)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(answer, user) DO UPDATE SET"
+                             " vote=excluded.vote, updated=excluded.updated",
+                             (answer, user, vote, question, company, release_id, quote, time.time()))
+
+    def note_unanswered(self, question: str, company: str | None) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO unanswered (question, company, updated) VALUES (?, ?, ?)",
+                             (question, company, time.time()))
+
+    def feedback_since(self, since: float) -> tuple[list[tuple], list[tuple]]:
+        """(question, company, when) of each unanswered question and (question, company, release_id, quote, when)
+        of each answer marked 👎, written since `since` (seconds since the epoch)."""
+        with self._lock:
+            unanswered = self._db.execute("SELECT question, company, updated FROM unanswered WHERE updated >= ?"
+                                          " ORDER BY updated", (since,)).fetchall()
+            disliked = self._db.execute("SELECT question, company, release_id, quote, updated FROM feedback"
+                                        " WHERE vote < 0 AND updated >= ? ORDER BY updated", (since,)).fetchall()
+        return unanswered, disliked
 
     def prune(self) -> int:
         """Forget contexts and records not written for `keep_days`; how many rows went."""

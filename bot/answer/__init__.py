@@ -62,6 +62,9 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
                   context=remember(index, q, context, r, best.sentence))
 
 
+NOT_FOUND_START = ("I couldn't find", "I have no releases from", "No release mentions")  # a refusal for want of a release, not advice
+
+
 def hint(index: Index) -> str:
     """For a message with no words in it: how to ask, with a question this corpus answers."""
     newest = max(range(len(index.releases.meta)), key=lambda r: index.releases.meta[r].date or dt.date.min,
@@ -106,8 +109,10 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
         new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
     message = NOT_FOUND
     if q.unknown_company and q.releases is None:
-        message = f"I have no releases from {q.unknown_company}, so I couldn't find that in the releases."
-    return Answer(question=typed, answered=False, message=message, read_as=read_as,
+        message = (f"No release mentions {q.unknown_company}" if q.unmentioned else
+                   f"I have no releases from {q.unknown_company}") + ", so I couldn't find that in the releases."
+    about = q.unknown_company or (new_context.company if q.releases is not None or q.follows else None)
+    return Answer(question=typed, answered=False, message=message, read_as=read_as, about=about,
                   score=score_of(candidates[0], reader) if candidates else 0.0,
                   related=[cite(index, r) for r in related[:3]], context=new_context)
 
@@ -126,6 +131,8 @@ class Answerer:
     def ask(self, conv: str, question: str) -> Answer:
         result = answer(self.index, question, self.store.get(conv), self.reader)
         self.store.put(conv, result.context)
+        if not result.answered and result.message.startswith(NOT_FOUND_START):
+            self.store.note_unanswered(question, result.about)  # for `irbot report`: what the releases lack
         return result
 
     def forget(self, conv: str) -> None:

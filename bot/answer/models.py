@@ -39,6 +39,7 @@ class Answer(BaseModel):
     related: list[Citation] = []
     message: str = ""
     read_as: dict[str, str] = {}    # words of the question read as another (a typing slip: bot/spelling.py)
+    about: str | None = None        # the company a refused question asked about, when it named or followed one
     context: Context = Context()
 
 

@@ -72,6 +72,7 @@ class Question:
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
     known: set[str] = field(default_factory=set)  # people the conversation already speaks of
     follows: bool = False               # it names no company and leans on the conversation's last answer
+    unmentioned: bool = False           # its unknown_company is a name no release mentions at all (unmentioned_name)
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
         """BM25 query: every stem of every alternative, synonyms weighted below the question's own words."""
@@ -189,6 +190,21 @@ def unknown_company(index: Index, question: str, company_words: set[str]) -> str
     return None
 
 
+CAPITALISED_RUN = re.compile(r"[A-Z][\w&'’\-]*(?:\s+[A-Z][\w&'’\-]*)*")
+
+
+def unmentioned_name(index: Index, question: str, names: list[Concept]) -> str | None:
+    """A name the question gives ("Acme Rockets", "John Smith") that no release mentions in any form: whatever it
+    asks about that name, the releases cannot say, and a sentence about something else would pass for an answer."""
+    for c in names:
+        if all(any(index.bm25.df_of(index.vocabulary.get(s, -1)) == 0 for s in alt) for alt in c.alternatives):
+            for m in CAPITALISED_RUN.finditer(question):
+                if c.word in m.group(0).lower().split() or c.word in tx.words(m.group(0)):
+                    return re.sub(r"['’]s?$", "", m.group(0))
+            return c.word
+    return None
+
+
 def concepts_of(words: list[str], index: Index) -> list[Concept]:
     """Concepts in question order (the focus first); phrases with synonyms ('chief executive officer') whole."""
     stems = [tx.stem(w) for w in words]
@@ -252,10 +268,12 @@ def read_question(index: Index, question: str) -> Question:
     measure = next((c for c in concepts if c.word.lower() in MEASURES), None)
     capitalised = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b", question.strip())}
     names = [c for c in concepts if c.word in capitalised and c.word not in company_words]
+    unknown = unknown_company(index, question, company_words)
+    unmentioned = None if unknown or releases else unmentioned_name(index, question, names)
     return Question(text=question, kind=kind, concepts=concepts, focus=focus, measure=measure,
                     names=names, agent_of=_agent_pattern(question),
                     releases=releases, company_words=company_words,
-                    unknown_company=unknown_company(index, question, company_words),
+                    unknown_company=unknown or unmentioned, unmentioned=unmentioned is not None,
                     wants_recent=bool(RECENT.search(question)),
                     years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
                     negated=bool(NEGATION.search(_plain(question))),
