@@ -21,5 +21,8 @@ def citation_line(c: Citation) -> str:
 
 
 def count(n: int, noun: str) -> str:
-    """'1 release', '2,883 releases'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    """'1 release', '2,883 releases', '2 companies'."""
+    if n == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou") else noun + "s"
+    return f"{n:,} {plural}"
