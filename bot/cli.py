@@ -294,6 +294,86 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+LOCAL_CHAT = "terminal"  # the chat id under which the terminal's user follows companies in the state database
+
+
+def _state_store(args):
+    """The bot's state database (--state, or IRBOT_STATE as irbot run uses it), made if missing."""
+    from .conversation import SQLiteStore
+    from .settings import load_settings
+    return SQLiteStore(Path(args.state or load_settings().irbot_state))
+
+
+def cmd_follow(args) -> int:
+    """Follow a company in the terminal (alerts then show its new releases), stop, or list what is followed."""
+    from . import follow
+    from .conversation import StateError
+    from .settings import SettingsError
+    try:
+        store = _state_store(args)
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        name = " ".join(args.company).strip()
+        if not name:
+            followed = store.following(LOCAL_CHAT)
+            print("\n".join(f"  {n}" for _, n in followed) if followed else "You follow no company: irbot follow COMPANY")
+            return 0
+        index = load(args.corpus).index
+        follow.queue_new_releases(store, index)  # what the corpus holds now is not news to the new follower
+        found = follow.companies_named(index, name)
+        if args.remove:
+            keys = {k: n for k, n in store.following(LOCAL_CHAT)}
+            key = next((c.key for c in found if c.key in keys), None) or next(
+                (k for k, n in keys.items() if n.lower() == name.lower() or k == name.lower()), None)
+            if key is None or not store.unfollow(LOCAL_CHAT, key):
+                print(f"irbot: you do not follow {name!r}", file=sys.stderr)
+                return 1
+            print(f"No longer following {keys[key]}.")
+            return 0
+        if not found:
+            print(f"irbot: no company called {name!r} in {args.corpus} (irbot chat's /sources lists them)", file=sys.stderr)
+            return 1
+        if len(found) > 1:
+            print(f"irbot: {name!r} could be " + ", ".join(f"{c.name} ({c.ticker})" if c.ticker else c.name
+                                                           for c in found) + ": name one", file=sys.stderr)
+            return 1
+        c = found[0]
+        added = store.follow(LOCAL_CHAT, c.key, c.name)
+        print(f"{'Following' if added else 'Already following'} {c.name}: irbot alerts shows its new releases.")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_alerts(args) -> int:
+    """The alerts the terminal's user is owed: new releases of the companies they follow (then marked seen)."""
+    from . import follow
+    from .conversation import StateError
+    from .render import citation_line
+    from .settings import SettingsError
+    try:
+        store = _state_store(args)
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        if not store.following(LOCAL_CHAT):
+            print("You follow no company: irbot follow COMPANY")
+            return 0
+        follow.queue_new_releases(store, load(args.corpus).index)
+        alerts = follow.owed(store, load(args.corpus).index, LOCAL_CHAT)
+        if not alerts:
+            print("No new releases from the companies you follow.")
+        for a in alerts:
+            print(f"New: {citation_line(a.source)}\n  “{a.lead}”\n")
+            store.alert_sent(a.chat, a.release_id)
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_report(args) -> int:
     """The questions the releases did not answer and the answers marked 👎, from the bot's state database."""
     import datetime as dt
@@ -436,6 +516,16 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--add", action="store_true", help="add it to the corpus (changing it) and update the index")
     ingest.add_argument("--replace", action="store_true", help="with --add: replace a release of the same id")
     ingest.set_defaults(func=cmd_ingest)
+
+    fol = with_corpus(sub.add_parser("follow", help="follow a company in the terminal (irbot alerts shows its new "
+                                                    "releases); without one, list what you follow"))
+    fol.add_argument("company", nargs="*", metavar="COMPANY", help="a ticker or a name")
+    fol.add_argument("--remove", action="store_true", help="stop following it")
+    fol.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    fol.set_defaults(func=cmd_follow)
+    alerts = with_corpus(sub.add_parser("alerts", help="the new releases of the companies you follow"))
+    alerts.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    alerts.set_defaults(func=cmd_alerts)
 
     rep = sub.add_parser("report", help="the questions the releases did not answer and the answers marked 👎, "
                                         "by company (from the bot's state database)")
