@@ -14,24 +14,11 @@ from dotenv import dotenv_values
 
 from . import __version__
 from .answer import Answer, Answerer
-from .render import citation_line, count, read_as_line
 from .corpus import CorpusError
-from .reader import ReaderError
 from .index import open_index
-
-def _shipped_corpus() -> Path:
-    """The sample corpus: bot/shipped_corpus/ in an installed package (pyproject.toml puts corpus/ there),
-    corpus/ beside bot/ in a checkout or an editable install."""
-    here = Path(__file__).resolve().parent
-    installed = here / "shipped_corpus"
-    return installed if installed.is_dir() else here.parent / "corpus"
-
-
-SHIPPED_CORPUS = _shipped_corpus()
-
-
-def default_corpus() -> str:
-    return os.environ.get("IRBOT_CORPUS") or str(SHIPPED_CORPUS)
+from .reader import ReaderError
+from .render import count, render_text
+from .settings import default_corpus
 
 
 def load(corpus: str, progress: bool | None = None):
@@ -42,17 +29,6 @@ def load(corpus: str, progress: bool | None = None):
     for problem in loaded.problems:
         print(f"irbot: skipped {problem}", file=sys.stderr)
     return loaded
-
-
-def render_text(a: Answer) -> str:
-    read_as = [read_as_line(a.read_as)] if a.read_as else []
-    if not a.answered:
-        lines = [a.message] + read_as
-        if a.related:
-            lines.append("Related releases:")
-            lines += [f"  - {citation_line(c)}" for c in a.related]
-        return "\n".join(lines)
-    return "\n".join([f"“{a.quote}”", f"— {citation_line(a.source)}"] + read_as)
 
 
 def answer_json(conv, a: Answer) -> dict:

@@ -64,13 +64,13 @@ class Reader:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0].reshape(-1)
 
-    def decide(self, index, q, candidates: list, context) -> tuple[list, bool]:
-        """The candidates, most likely answer first, and whether it is likely enough to quote."""
-        from .answer import asked, confident
-
+    def decide(self, index, q, candidates: list, asked: str, confident) -> tuple[list, bool]:
+        """The candidates, most likely answer first, and whether it is likely enough to quote. `asked` is what
+        the conversation asks now (the question, with the one it follows), `confident` the hand rule, one of the
+        ranker's features (both from bot.answer, which calls this)."""
         if not candidates:
             return [], False
-        logits = self.scores(asked(q, context), [pair_text(index, c.release, c.sentence) for c in candidates])
+        logits = self.scores(asked, [pair_text(index, c.release, c.sentence) for c in candidates])
         features = np.hstack([np.array([rule_features(q, c, confident) for c in candidates]),
                               reader_features(logits)])
         for c, p, logit in zip(candidates, self.ranker.probabilities(features), logits):

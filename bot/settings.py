@@ -1,12 +1,31 @@
-"""Settings for `irbot run`, from the environment or `.env` (see `.env.example`, which lists every one)."""
+"""Settings: the corpus every command serves by default, and those of `irbot run`, from the environment or
+`.env` (see `.env.example`, which lists every one)."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _shipped_corpus() -> Path:
+    """The sample corpus: bot/shipped_corpus/ in an installed package (pyproject.toml puts corpus/ there),
+    corpus/ beside bot/ in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    installed = here / "shipped_corpus"
+    return installed if installed.is_dir() else here.parent / "corpus"
+
+
+SHIPPED_CORPUS = _shipped_corpus()
+
+
+def default_corpus() -> str:
+    """The corpus a command serves when given none: $IRBOT_CORPUS, else the shipped corpus/."""
+    return os.environ.get("IRBOT_CORPUS") or str(SHIPPED_CORPUS)
+
 
 TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,64}")
 

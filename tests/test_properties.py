@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bot import sentences
 from bot.answer import Answerer, answer
-from bot.cli import render_text
+from bot.render import render_text
 from bot.conversation import Context, SQLiteStore
 from conftest import FIXTURE_CORPUS, ROOT, jsonl
 

@@ -9,8 +9,9 @@ import re
 
 import pytest
 
-import bot.telegram as front
-from bot.telegram import build_application, running
+import bot.telegram_views as front
+from bot.telegram import build_application
+from harness import running
 from botapi import USERNAME, age_state, bot_settings, release_text
 
 FSN_TITLE = "Fusion Notifies NYSE Amex of Its Intention to Voluntarily Delist and Deregister"

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from bot.telegram import build_application, running
+from bot.telegram import build_application
+from harness import running
 from botapi import ACME, bot_settings, make_corpus
 
 # python-telegram-bot warns about its own retry_after type while handling a 429; not ours to fix

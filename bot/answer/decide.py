@@ -7,6 +7,7 @@ import re
 
 from .. import text as tx
 from ..index import Index
+from .memory import asked
 from .question import Question
 from .rank import Candidate, PassageScores, dateline_sentence, rank_sentences, shortlist
 from .vocabulary import ANSWER_SHAPES, SHAPE_WEIGHT
@@ -75,7 +76,7 @@ def choose(index: Index, q: Question, scopes: list[set[int] | None], context, re
     if not scopes:
         return [], False
     if reader is not None:
-        return reader.decide(index, q, shortlist(index, q, scopes), context)
+        return reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
     return _search(index, q, scopes)
 
 

@@ -1,0 +1,95 @@
+"""What the bot's Telegram messages show: each view of an answer (best quote, next best, context) with its
+buttons, the paged list of sources, and the fixed texts. Pure functions of an answer record or the index: no
+update, no network. Callback data is `view:key:n` (well under 64 bytes), where `key` names an answer kept in
+the state database, so buttons keep working after a restart and a stale or forged button gets a polite notice."""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from .index import company_key
+from .render import clip, e, inline_text, link, render_alternative, render_answer, render_context, web_address
+
+__all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",
+           "UNKNOWN_BUTTON", "SOURCES_PER_PAGE"]
+
+SOURCES_PER_PAGE = 8
+EXPIRED = "This button has expired. Ask the question again and I'll answer it afresh."
+UNKNOWN_BUTTON = "Sorry, I don't recognise that button."
+HELP = ("Ask me about a company's press releases and I'll quote the one sentence that answers you, with its "
+        "source: company, release, date, publisher and link. Follow-up questions (\"and where will it "
+        "trade?\") continue from my last answer.\n\n"
+        "<b>In a private chat</b> just type your question.\n"
+        "<b>In a group</b> use /ask <i>question</i>, or reply to one of my answers.\n"
+        "<b>In any chat</b> type <code>@{bot} question</code> to share an answer.\n\n"
+        "/sources lists the releases I know · /new starts a fresh conversation · /help shows this.")
+
+
+def answer_keyboard(a: dict, key: str, view: str, n: int = 0) -> InlineKeyboardMarkup | None:
+    """More / Context / Share under an answer; which ones depends on the view shown."""
+    if not a["answered"]:
+        return None
+    alternatives = len(a.get("alternatives") or [])
+    row = []
+    if view == "a":
+        if alternatives:
+            row.append(InlineKeyboardButton("More ▸", callback_data=f"m:{key}:1"))
+        if a.get("context_before") or a.get("context_after"):
+            row.append(InlineKeyboardButton("Context", callback_data=f"c:{key}:0"))
+    elif view == "m":
+        row.append(InlineKeyboardButton("◂ Best", callback_data=f"a:{key}:0"))
+        if n < alternatives:
+            row.append(InlineKeyboardButton("More ▸", callback_data=f"m:{key}:{n + 1}"))
+    elif view == "c":
+        row.append(InlineKeyboardButton("◂ Back", callback_data=f"a:{key}:0"))
+    rows = [row] if row else []
+    rows.append([InlineKeyboardButton("Share", switch_inline_query=a["question"][:256])])
+    return InlineKeyboardMarkup(rows)
+
+
+def render_view(a: dict, key: str, view: str, n: int) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """The message text and buttons for one view of an answer, or None when that view does not exist."""
+    if view == "a":
+        return render_answer(a), answer_keyboard(a, key, "a")
+    if view == "m" and a["answered"] and 1 <= n <= len(a.get("alternatives") or []):
+        return render_alternative(a, n), answer_keyboard(a, key, "m", n)
+    if view == "c" and a["answered"] and (a.get("context_before") or a.get("context_after")):
+        return render_context(a), answer_keyboard(a, key, "c")
+    return None
+
+
+def start_text(releases: int, examples: list[str]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The welcome of /start, with the example questions as buttons."""
+    buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{n}")] for n, q in enumerate(examples)]
+    text = (f"Hi! I answer investors' questions from {releases} press "
+            f"release{'s' if releases != 1 else ''}, quoting the sentence that answers and citing "
+            "its source.\n\n" + ("Try one of these, or type your own question:" if examples else
+                                 "Type a question to begin."))
+    return text, InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def sources_page(index, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The releases the bot knows, by company, one page at a time."""
+    meta = index.releases.meta
+    releases = sorted(range(len(meta)), key=lambda i: (company_key(meta[i].company or "~"),
+                                                       -(meta[i].date.toordinal() if meta[i].date else 0)))
+    companies = {company_key(r.company) for r in meta if r.company}
+    pages = max(1, -(-len(releases) // SOURCES_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    lines = [f"<b>{len(companies)} compan{'ies' if len(companies) != 1 else 'y'}, {len(releases)} "
+             f"release{'s' if len(releases) != 1 else ''}</b> (page {page + 1} of {pages})"]
+    company = None
+    for i in releases[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
+        r = meta[i]
+        if r.company != company:
+            company = r.company
+            lines.append(f"\n<b>{e(r.company or 'Unknown company')}</b>" + (f" ({e(r.ticker)})" if r.ticker else ""))
+        title = e(clip(r.title or r.id, 200))
+        if web_address(r.source_url):
+            title = link(title, r.source_url)
+        lines.append(f"• {title}" + (f", {r.date.isoformat()}" if r.date else ""))
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton("◂ Previous", callback_data=f"src:{page - 1}"))
+    if page + 1 < pages:
+        row.append(InlineKeyboardButton("Next ▸", callback_data=f"src:{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
