@@ -18,7 +18,7 @@ from .corpus import CorpusError
 from .index import open_index
 from .reader import ReaderError
 from .render import count, render_text
-from .settings import default_corpus
+from .settings import SHIPPED_CORPUS, default_corpus
 
 
 def load(corpus: str, progress: bool | None = None):

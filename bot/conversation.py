@@ -193,13 +193,15 @@ class SQLiteStore:
         self._prune_now_and_then()
 
     def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,
-             release_id: str | None = None, quote: str | None = None) -> None:
-        """A 👍 (1) or 👎 (-1) on an answer; the same user pressing again changes their vote."""
+             release_id: str | None = None, quote: str | None = None) -> int | None:
+        """A 👍 (1) or 👎 (-1) on an answer; the same user pressing again changes their vote. Their vote before."""
         with self._lock:
+            row = self._db.execute("SELECT vote FROM feedback WHERE answer=? AND user=?", (answer, user)).fetchone()
             self._db.execute("INSERT INTO feedback (answer, user, vote, question, company, release_id, quote, updated)"
                              " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(answer, user) DO UPDATE SET"
                              " vote=excluded.vote, updated=excluded.updated",
                              (answer, user, vote, question, company, release_id, quote, time.time()))
+        return row[0] if row else None
 
     def note_unanswered(self, question: str, company: str | None) -> None:
         with self._lock:

@@ -48,6 +48,7 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
         return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
     q, scopes = read_in_context(index, question, context)
     candidates, ok = choose(index, q, scopes, context, reader)
+    understood = f"{typed} (after: {context.question.split(' | ')[-1]})" if q.follows and context.question else None
     if not candidates or not ok:
         return refusal(index, q, candidates, context, reader, typed=typed, read_as=read_as)
     best = candidates[0]
@@ -56,7 +57,7 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     sentences = index.release_sentences(r)
     before = [index.sentence(i) for i in range(max(sentences.start, best.sentence - 2), best.sentence)]
     after = [index.sentence(i) for i in range(last_sentence + 1, min(sentences.stop, last_sentence + 3))]
-    return Answer(question=typed, answered=True, quote=quote, source=cite(index, r),
+    return Answer(question=typed, answered=True, quote=quote, source=cite(index, r), understood=understood,
                   score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
                   alternatives=alternatives(index, q, candidates, reader, range(best.sentence, last_sentence + 1)),
                   context=remember(index, q, context, r, best.sentence))

@@ -40,6 +40,7 @@ class Answer(BaseModel):
     message: str = ""
     read_as: dict[str, str] = {}    # words of the question read as another (a typing slip: bot/spelling.py)
     about: str | None = None        # the company a refused question asked about, when it named or followed one
+    understood: str | None = None   # a follow-up as it was read, standalone: "and when? (after: why is FSN delisting?)"
     context: Context = Context()
 
 
