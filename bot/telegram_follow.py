@@ -93,7 +93,7 @@ async def on_follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     else:
         names = dict(svc.store.following(str(chat_id)))
         full = next((k for k in names if k.startswith(key)), None)
-        text = (f"No longer following <b>{e(names[full])}</b>." if full and svc.store.unfollow(str(chat_id), full)
+        text = (f"No longer following <b>{e(names[full])}</b>" if full and svc.store.unfollow(str(chat_id), full)
                 else "This chat does not follow that company.")
     with contextlib.suppress(BadRequest):
         await query.edit_message_text(text)
@@ -117,7 +117,7 @@ async def on_unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             [follow.Company(key=k, name=n, ticker="", releases=0) for k, n in following], "uf"))
         return
     svc.store.unfollow(str(message.chat_id), chosen[0][0])
-    await message.reply_text(f"No longer following <b>{e(chosen[0][1])}</b>.")
+    await message.reply_text(f"No longer following <b>{e(chosen[0][1])}</b>")
 
 
 async def on_following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -79,7 +79,7 @@ async def test_private_question_is_answered_with_quote_citation_and_buttons(api,
     (url,) = [u for t, u in m.links if t == FSN_TITLE]
     assert_lands_on_quote(url, "http://www.fusiontel.com/", m.blockquotes[0], release_text(corpus))
     assert "2009-05-29" in m.text and "PR Newswire" in m.text
-    assert m.labels == ["More", "Context", "Share"]
+    assert m.labels == ["More", "Context", "👍", "👎", "Share"]
     assert m.button("Share")["switch_inline_query"] == "why is FSN delisting?"
     assert all(len(b["callback_data"].encode()) <= 64 for row in m.buttons for b in row if "callback_data" in b)
     assert not api.errors

@@ -147,3 +147,23 @@ async def test_a_shared_follow_up_carries_what_it_followed_and_its_link_opens_th
         assert "over the counter" in more.text               # ... and his follow-ups go on from it
         stale = await api.reply(chat_b, await api.say(bob, chat_b, "/start s_AAAAAAAAAAAA"))
         assert "expired" in stale.text
+
+
+async def test_a_name_two_companies_share_gets_buttons_to_choose(api, tmp_path, live_corpus):
+    alice = api.person(1001, "Alice")
+    chat = api.private_chat(alice)
+    (live_corpus / "acme-rockets.md").write_text(
+        "---\nid: acme-rockets-2024-05-01\ntitle: Acme Rockets Launches\ncompany: Acme Rockets Corp.\nticker: ACRK\n"
+        "date: 2024-05-01\n---\nAcme Rockets Corp. (NYSE: ACRK) launched its first rocket.\n", encoding="utf-8")
+    async with start(api, tmp_path, live_corpus):
+        m = await api.reply(chat, await api.say(alice, chat, "/follow acme"))
+        assert "could be several companies" in m.text
+        assert sorted(m.labels) == ["Acme Rockets Corp. (ACRK)", "Acme Widgets Inc. (ACMW)"]
+        await api.callback_answer(await api.press(alice, m, "Acme Rockets Corp. (ACRK)"))
+        await api.edited(m)
+        assert m.text.startswith("Following Acme Rockets Corp.")
+        m = await api.reply(chat, await api.say(alice, chat, "/unfollow"))
+        assert m.labels == ["Acme Rockets Corp."]
+        await api.callback_answer(await api.press(alice, m, "Acme Rockets Corp."))
+        await api.edited(m)
+        assert m.text.startswith("No longer following Acme Rockets Corp")
