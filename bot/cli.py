@@ -162,6 +162,9 @@ def _report_change(change, verb: str) -> None:
         print(f"{verb} {len(done)} release{'s' if len(done) != 1 else ''}: {', '.join(done)}")
     if getattr(change, "replaced", None):
         print(f"replaced {count(len(change.replaced), 'release')}: {', '.join(change.replaced)}")
+    for rid, lacking in getattr(change, "incomplete", {}).items():
+        print(f"irbot: note: {rid} has no {', '.join(lacking)} in its metadata (irbot ingest "
+              "FILE shows what its text gives, and --set FIELD=VALUE supplies the rest)", file=sys.stderr)
 
 
 def _reindex(corpus: str) -> None:
@@ -263,8 +266,9 @@ def cmd_ingest(args) -> int:
         out = Path(args.out)
         if out.is_dir():
             out = out / f"{got.record['id']}.md"
+        existed = out.exists()
         out.write_text(got.markdown, encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+        print(f"wrote {out}" + (" (replacing what it held)" if existed else ""), file=sys.stderr)
     else:
         sys.stdout.write(got.markdown)
     return 0

@@ -194,3 +194,11 @@ def test_output_cut_short_by_a_pipe_is_no_error_message(tmp_path):
     done = subprocess.run(f"{sys.executable} -m bot ask --jsonl < {questions} | head -1", shell=True,
                           capture_output=True, text=True, env=env, timeout=300)
     assert json.loads(done.stdout)["answered"] and done.stderr == ""
+
+
+def test_adding_a_release_without_title_company_or_date_says_what_it_lacks(corpus, tmp_path, capsys):
+    bare = tmp_path / "bare.txt"
+    bare.write_text("Some company did a thing today.\n\nIt was good.\n", encoding="utf-8")
+    assert run("add", bare, "--corpus", corpus) == 0
+    err = capsys.readouterr().err
+    assert "note: bare has no title, company, date" in err and "irbot ingest" in err
