@@ -18,7 +18,7 @@ from .corpus import CorpusError
 from .index import open_index
 from .reader import ReaderError
 from .render import count, render_text
-from .settings import default_corpus
+from .settings import SHIPPED_CORPUS, default_corpus
 
 
 def load(corpus: str, progress: bool | None = None):
@@ -75,7 +75,13 @@ def ask_jsonl(answerer: Answerer, stdin, stdout) -> int:
     return 0
 
 
-CHAT_HELP = "Ask a question; /new forgets the context; /help shows this; Ctrl-D quits."
+CHAT_HELP = "Ask a question; /new forgets the context; /sources lists the companies; /help shows this; Ctrl-D quits."
+CHAT_COMMANDS = """Ask a question about the releases in words ("why is FSN delisting?"); follow-ups lean on the last answer.
+  /sources           the companies, with how many releases each
+  /sources COMPANY   that company's releases, newest first (a ticker or a name)
+  /new               forget the conversation
+  /help              this
+  Ctrl-D             quit"""
 
 
 def cmd_chat(args) -> int:
@@ -86,11 +92,13 @@ def cmd_chat(args) -> int:
     loaded = load(args.corpus)
     answerer = Answerer(loaded.index)
     print(f"irbot: {count(len(loaded.index.releases), 'release')}. {CHAT_HELP}")
+    prompt = "> " if sys.stdin.isatty() else ""  # questions from a pipe: answers only
     while True:
         try:
-            question = input("> ").strip()
+            question = input(prompt).strip()
         except EOFError:
-            print()
+            if prompt:
+                print()
             return 0
         except KeyboardInterrupt:
             print()
@@ -102,12 +110,35 @@ def cmd_chat(args) -> int:
             print("(new conversation)")
             continue
         if question == "/help":
-            print(CHAT_HELP)
+            print(CHAT_COMMANDS)
+            continue
+        if question.split()[0] == "/sources":
+            print(sources_text(loaded.index, question[len("/sources"):].strip()))
             continue
         if question.startswith("/"):
             print(f"unknown command {question.split()[0]}: /help says what there is")
             continue
         print(render_text(answerer.ask("chat", question)) + "\n")
+
+
+def sources_text(index, company: str = "", limit: int = 40) -> str:
+    """/sources: the companies and how many releases each (most first); with a company, its releases."""
+    from .answer import find_companies
+    from .render import citation_line
+    from .answer.models import cite
+    if company:
+        releases, _ = find_companies(index, company)
+        if not releases:
+            return f"No company called {company!r} in these releases; /sources lists them."
+        newest = sorted(releases, key=lambda r: (str(index.releases.meta[r].date or ""), r), reverse=True)
+        lines = [f"  {citation_line(cite(index, r))}" for r in newest[:limit]]
+        more = [f"  ... and {len(newest) - limit} older"] if len(newest) > limit else []
+        return "\n".join([count(len(newest), "release") + ":"] + lines + more)
+    from collections import Counter
+    per = Counter((m.company or "Unknown company") for m in index.releases.meta)
+    lines = [f"  {name} ({n})" for name, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+    more = [f"  ... and {len(per) - limit} more: /sources COMPANY lists one's releases"] if len(per) > limit else []
+    return "\n".join([f"{count(len(per), 'company')}, {count(len(index.releases), 'release')}:"] + lines + more)
 
 
 def cmd_index(args) -> int:
@@ -130,20 +161,51 @@ def _report_change(change, verb: str) -> None:
     if done:
         print(f"{verb} {len(done)} release{'s' if len(done) != 1 else ''}: {', '.join(done)}")
     if getattr(change, "replaced", None):
-        print(f"replaced {len(change.replaced)}: {', '.join(change.replaced)}")
+        print(f"replaced {count(len(change.replaced), 'release')}: {', '.join(change.replaced)}")
+    for rid, lacking in getattr(change, "incomplete", {}).items():
+        print(f"irbot: note: {rid} has no {', '.join(lacking)} in its metadata (irbot ingest "
+              "FILE shows what its text gives, and --set FIELD=VALUE supplies the rest)", file=sys.stderr)
 
 
 def _reindex(corpus: str) -> None:
     """Index the corpus as it now is: only releases the previous index lacks are split."""
     loaded = open_index(corpus, progress=sys.stderr.isatty())
     stats = loaded.index.stats()
-    print(f"index: {stats['releases']} releases, {stats['passages']} passages "
-          f"({loaded.index.reused} releases reused, {stats['releases'] - loaded.index.reused} split) "
+    print(f"index: {count(stats['releases'], 'release')}, {count(stats['passages'], 'passage')} "
+          f"({loaded.index.reused} reused, {stats['releases'] - loaded.index.reused} split) "
           f"in {loaded.index.build_seconds:.1f} s")
+
+
+def _corpus_to_change(args, create: bool) -> str | None:
+    """The corpus a command may change: named (--corpus or IRBOT_CORPUS), never the shipped sample (in a checkout
+    or inside the installed package); made when `create` and it does not exist yet. None, said why, otherwise."""
+    if not args.corpus:
+        print(f"irbot: {args.command} changes a corpus: name it with --corpus PATH or IRBOT_CORPUS "
+              "(the shipped sample is not changed)", file=sys.stderr)
+        return None
+    corpus = Path(args.corpus)
+    if corpus.exists() and corpus.resolve() == SHIPPED_CORPUS.resolve():
+        print(f"irbot: {corpus} is the shipped sample, which irbot does not change: copy it and name the copy "
+              "with --corpus", file=sys.stderr)
+        return None
+    if create and not corpus.exists():
+        try:
+            if corpus.suffix.lower() == ".jsonl":
+                corpus.touch()
+            else:
+                corpus.mkdir(parents=True)
+        except OSError as e:
+            print(f"irbot: cannot make the corpus {corpus}: {e.strerror or e}", file=sys.stderr)
+            return None
+        print(f"irbot: made a new corpus, {corpus}", file=sys.stderr)
+    return str(corpus)
 
 
 def cmd_add(args) -> int:
     from .manage import add_releases
+    if (corpus := _corpus_to_change(args, create=True)) is None:
+        return 2
+    args.corpus = corpus
     return _added(args.corpus, lambda: add_releases(args.corpus, args.files, replace=args.replace))
 
 
@@ -162,6 +224,8 @@ def _added(corpus: str, add) -> int:
 
 def cmd_remove(args) -> int:
     from .manage import remove_releases
+    if _corpus_to_change(args, create=False) is None:
+        return 2
     change = remove_releases(args.corpus, args.ids)
     _report_change(change, "removed")
     if change.removed:
@@ -190,6 +254,9 @@ def cmd_ingest(args) -> int:
         for k, why in got.missing.items():
             print(f"  {k:<{width}}  {why}", file=sys.stderr)
     if args.add:
+        if (corpus := _corpus_to_change(args, create=True)) is None:
+            return 2
+        args.corpus = corpus
         from .corpus import Release
         from .manage import add_release
         release = Release.model_validate(got.record)
@@ -199,10 +266,128 @@ def cmd_ingest(args) -> int:
         out = Path(args.out)
         if out.is_dir():
             out = out / f"{got.record['id']}.md"
+        existed = out.exists()
         out.write_text(got.markdown, encoding="utf-8")
-        print(f"wrote {out}", file=sys.stderr)
+        print(f"wrote {out}" + (" (replacing what it held)" if existed else ""), file=sys.stderr)
     else:
         sys.stdout.write(got.markdown)
+    return 0
+
+
+LOCAL_CHAT = "terminal"  # the chat id under which the terminal's user follows companies in the state database
+
+
+def _state_store(args):
+    """The bot's state database (--state, or IRBOT_STATE as irbot run uses it), made if missing."""
+    from .conversation import SQLiteStore
+    from .settings import load_settings
+    return SQLiteStore(Path(args.state or load_settings().irbot_state))
+
+
+def cmd_follow(args) -> int:
+    """Follow a company in the terminal (alerts then show its new releases), stop, or list what is followed."""
+    from . import follow
+    from .conversation import StateError
+    from .settings import SettingsError
+    try:
+        store = _state_store(args)
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        name = " ".join(args.company).strip()
+        if not name:
+            followed = store.following(LOCAL_CHAT)
+            print("\n".join(f"  {n}" for _, n in followed) if followed else "You follow no company: irbot follow COMPANY")
+            return 0
+        index = load(args.corpus).index
+        follow.queue_new_releases(store, index)  # what the corpus holds now is not news to the new follower
+        found = follow.companies_named(index, name)
+        if args.remove:
+            keys = {k: n for k, n in store.following(LOCAL_CHAT)}
+            key = next((c.key for c in found if c.key in keys), None) or next(
+                (k for k, n in keys.items() if n.lower() == name.lower() or k == name.lower()), None)
+            if key is None or not store.unfollow(LOCAL_CHAT, key):
+                print(f"irbot: you do not follow {name!r}", file=sys.stderr)
+                return 1
+            print(f"No longer following {keys[key]}.")
+            return 0
+        if not found:
+            print(f"irbot: no company called {name!r} in {args.corpus} (irbot chat's /sources lists them)", file=sys.stderr)
+            return 1
+        if len(found) > 1:
+            print(f"irbot: {name!r} could be " + ", ".join(f"{c.name} ({c.ticker})" if c.ticker else c.name
+                                                           for c in found) + ": name one", file=sys.stderr)
+            return 1
+        c = found[0]
+        added = store.follow(LOCAL_CHAT, c.key, c.name)
+        print(f"{'Following' if added else 'Already following'} {c.name}: irbot alerts shows its new releases.")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_alerts(args) -> int:
+    """The alerts the terminal's user is owed: new releases of the companies they follow (then marked seen)."""
+    from . import follow
+    from .conversation import StateError
+    from .render import citation_line
+    from .settings import SettingsError
+    try:
+        store = _state_store(args)
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        if not store.following(LOCAL_CHAT):
+            print("You follow no company: irbot follow COMPANY")
+            return 0
+        follow.queue_new_releases(store, load(args.corpus).index)
+        alerts = follow.owed(store, load(args.corpus).index, LOCAL_CHAT)
+        if not alerts:
+            print("No new releases from the companies you follow.")
+        for a in alerts:
+            print(f"New: {citation_line(a.source)}\n  “{a.lead}”\n")
+            store.alert_sent(a.chat, a.release_id)
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_report(args) -> int:
+    """The questions the releases did not answer and the answers marked 👎, from the bot's state database."""
+    import datetime as dt
+    import time
+
+    from . import report
+    from .conversation import SQLiteStore, StateError
+    from .settings import SettingsError, load_settings
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else dt.date.today() - dt.timedelta(days=30)
+    except ValueError:
+        print(f"irbot: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        state = Path(args.state or load_settings().irbot_state)
+    except SettingsError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    if not state.is_file():
+        print(f"irbot: {state}: no state database (irbot run writes it; IRBOT_STATE or --state says where)",
+              file=sys.stderr)
+        return 2
+    try:
+        store = SQLiteStore(state, keep_days=float("inf"))
+    except StateError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
+    try:
+        rows = store.feedback_since(time.mktime(since.timetuple()))
+    finally:
+        store.close()
+    reports = report.build(*rows)
+    out = report.as_json(reports, since) if args.json else report.as_csv(reports) if args.csv else report.as_text(reports, since)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return 0
 
 
@@ -236,7 +421,7 @@ def cmd_run(args) -> int:
         overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
         settings = load_settings(**overrides)
         install_redaction(settings.token())
-        logging.getLogger().setLevel(os.environ.get("IRBOT_LOG_LEVEL", "INFO"))
+        logging.getLogger().setLevel(log_level("INFO"))
         new_state = _new_files(Path(settings.irbot_state))
         app = build_application(settings)
         asyncio.run(check_token(settings))
@@ -269,6 +454,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"irbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def changing_corpus(p):
+        p.add_argument("--corpus", default=os.environ.get("IRBOT_CORPUS") or None,
+                       help="the corpus to change: a folder of release files or a .jsonl file, made if it does not "
+                            "exist (default: $IRBOT_CORPUS; the shipped sample is never changed)")
+        return p
+
     def with_corpus(p):
         p.add_argument("--corpus", default=default_corpus(),
                        help="a folder of release files or a .jsonl file (default: $IRBOT_CORPUS or the shipped corpus/)")
@@ -288,16 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true")
     index.set_defaults(func=cmd_index)
 
-    add = with_corpus(sub.add_parser("add", help="add release files (Markdown, text or JSON lines) to the corpus, changing it, and update the index"))
+    add = changing_corpus(sub.add_parser("add", help="add release files (Markdown, text or JSON lines) to the corpus, changing it, and update the index"))
     add.add_argument("files", nargs="+", metavar="FILE")
     add.add_argument("--replace", action="store_true", help="replace releases whose id is already in the corpus")
     add.set_defaults(func=cmd_add)
 
-    remove = with_corpus(sub.add_parser("remove", help="remove releases by id from the corpus (deletes their files or lines) and update the index"))
+    remove = changing_corpus(sub.add_parser("remove", help="remove releases by id from the corpus (deletes their files or lines) and update the index"))
     remove.add_argument("ids", nargs="+", metavar="ID")
     remove.set_defaults(func=cmd_remove)
 
-    ingest = with_corpus(sub.add_parser("ingest", help="turn a raw wire release into a corpus Markdown file (--add also adds it to the corpus)"))
+    ingest = changing_corpus(sub.add_parser("ingest", help="turn a raw wire release into a corpus Markdown file (--add also adds it to the corpus)"))
     ingest.add_argument("file", metavar="FILE", help="the raw release text ('-' reads stdin)")
     ingest.add_argument("--set", action="append", metavar="FIELD=VALUE", help="give a field the text lacks")
     where = ingest.add_mutually_exclusive_group()
@@ -305,6 +496,25 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--add", action="store_true", help="add it to the corpus (changing it) and update the index")
     ingest.add_argument("--replace", action="store_true", help="with --add: replace a release of the same id")
     ingest.set_defaults(func=cmd_ingest)
+
+    fol = with_corpus(sub.add_parser("follow", help="follow a company in the terminal (irbot alerts shows its new "
+                                                    "releases); without one, list what you follow"))
+    fol.add_argument("company", nargs="*", metavar="COMPANY", help="a ticker or a name")
+    fol.add_argument("--remove", action="store_true", help="stop following it")
+    fol.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    fol.set_defaults(func=cmd_follow)
+    alerts = with_corpus(sub.add_parser("alerts", help="the new releases of the companies you follow"))
+    alerts.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    alerts.set_defaults(func=cmd_alerts)
+
+    rep = sub.add_parser("report", help="the questions the releases did not answer and the answers marked 👎, "
+                                        "by company (from the bot's state database)")
+    rep.add_argument("--since", metavar="YYYY-MM-DD", help="from this day on (default: the last 30 days)")
+    rep.add_argument("--state", help="the state database (default: $IRBOT_STATE, as irbot run uses it)")
+    fmt = rep.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    rep.set_defaults(func=cmd_report)
 
     run = sub.add_parser("run", help="run the Telegram bot (settings from the environment or .env)")
     run.add_argument("--corpus", default=None, help="overrides $IRBOT_CORPUS (default: the shipped corpus/)")
@@ -335,10 +545,21 @@ def dotenv_environment(path: Path):
             os.environ.pop(key, None)
 
 
+def log_level(default: str) -> str:
+    """IRBOT_LOG_LEVEL (empty: `default`); a ValueError naming the setting when it is not a level."""
+    level = (os.environ.get("IRBOT_LOG_LEVEL") or default).strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"IRBOT_LOG_LEVEL={level!r} is not DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 def _main(argv: list[str] | None) -> int:
-    logging.basicConfig(level=os.environ.get("IRBOT_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    try:
+        logging.basicConfig(level=log_level("WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    except ValueError as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except (CorpusError, ReaderError) as e:
@@ -346,6 +567,9 @@ def _main(argv: list[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `irbot ask ... | head -1`: the reader has what it wanted; no traceback for that
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
+        return 141  # as a program stopped by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ class MemoryStore:
     def forget(self, conv: str) -> None:
         self._items.pop(conv, None)
 
+    def note_unanswered(self, question: str, company: str | None) -> None:
+        pass  # a terminal session keeps no record of what it asked
+
     def close(self) -> None:
         pass
 
@@ -52,9 +55,9 @@ class StateError(Exception):
 class SQLiteStore:
     """Conversation contexts (and small per-chat settings) in one SQLite file that survives restarts."""
 
-    SCHEMA_VERSION = 2  # 2: settings rows carry when they were written, so they can be pruned
+    SCHEMA_VERSION = 3  # 2: settings rows carry when they were written, so they can be pruned; 3: feedback
     PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
-    TABLES = ("contexts", "settings")  # each row with the time it was last written ("updated")
+    TABLES = ("contexts", "settings", "feedback", "unanswered", "alerts")  # each row with when it was last written ("updated")
 
     def __init__(self, path: str | os.PathLike, keep_days: float = 30.0):
         self.path = Path(path)
@@ -81,7 +84,7 @@ class SQLiteStore:
             except sqlite3.DatabaseError as e:
                 raise StateError(f"{self.path}: not a usable SQLite database ({e})") from None
         # A database of something else is somebody's data: refuse it rather than move or change it.
-        if tables and (version not in (1, self.SCHEMA_VERSION) or "contexts" not in tables):
+        if tables and (version not in (1, 2, self.SCHEMA_VERSION) or "contexts" not in tables):
             self._db.close()
             raise StateError(f"{self.path}: not an irbot state database (schema {version}, tables {sorted(tables)})")
         self._wal()
@@ -110,6 +113,21 @@ class SQLiteStore:
                          " updated REAL NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
                          " updated REAL NOT NULL)")
+        # What investors thought of answers (one vote per user and answer, changeable) and the questions the
+        # releases did not answer: what `irbot report` reads. No user is named in the second.
+        self._db.execute("CREATE TABLE IF NOT EXISTS feedback (answer TEXT NOT NULL, user TEXT NOT NULL,"
+                         " vote INTEGER NOT NULL, question TEXT NOT NULL, company TEXT, release_id TEXT, quote TEXT,"
+                         " updated REAL NOT NULL, PRIMARY KEY (answer, user))")
+        self._db.execute("CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY, question TEXT NOT NULL,"
+                         " company TEXT, updated REAL NOT NULL)")
+        # Followed companies (never pruned: a follow lasts until unfollowed or the chat goes away), the releases
+        # the bot has seen (a release is new once, whatever re-indexes it), and the alerts owed to followers, kept
+        # until sent, so that a restart neither loses nor repeats one.
+        self._db.execute("CREATE TABLE IF NOT EXISTS follows (chat TEXT NOT NULL, company TEXT NOT NULL,"
+                         " name TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (chat, company))")
+        self._db.execute("CREATE TABLE IF NOT EXISTS known_releases (release_id TEXT PRIMARY KEY, updated REAL NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS alerts (chat TEXT NOT NULL, release_id TEXT NOT NULL,"
+                         " sent INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, PRIMARY KEY (chat, release_id))")
         for table in self.TABLES:  # a prune reads only what it deletes
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {table}_updated ON {table} (updated)")
         if version != self.SCHEMA_VERSION:
@@ -173,6 +191,95 @@ class SQLiteStore:
                              "SET value=excluded.value, updated=excluded.updated",
                              (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
+
+    def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,
+             release_id: str | None = None, quote: str | None = None) -> int | None:
+        """A 👍 (1) or 👎 (-1) on an answer; the same user pressing again changes their vote. Their vote before."""
+        with self._lock:
+            row = self._db.execute("SELECT vote FROM feedback WHERE answer=? AND user=?", (answer, user)).fetchone()
+            self._db.execute("INSERT INTO feedback (answer, user, vote, question, company, release_id, quote, updated)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(answer, user) DO UPDATE SET"
+                             " vote=excluded.vote, updated=excluded.updated",
+                             (answer, user, vote, question, company, release_id, quote, time.time()))
+        return row[0] if row else None
+
+    def note_unanswered(self, question: str, company: str | None) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO unanswered (question, company, updated) VALUES (?, ?, ?)",
+                             (question, company, time.time()))
+
+    def feedback_since(self, since: float) -> tuple[list[tuple], list[tuple]]:
+        """(question, company, when) of each unanswered question and (question, company, release_id, quote, when)
+        of each answer marked 👎, written since `since` (seconds since the epoch)."""
+        with self._lock:
+            unanswered = self._db.execute("SELECT question, company, updated FROM unanswered WHERE updated >= ?"
+                                          " ORDER BY updated", (since,)).fetchall()
+            disliked = self._db.execute("SELECT question, company, release_id, quote, updated FROM feedback"
+                                        " WHERE vote < 0 AND updated >= ? ORDER BY updated", (since,)).fetchall()
+        return unanswered, disliked
+
+    def follow(self, chat: str, company: str, name: str) -> bool:
+        """Follow `company` (its key) in `chat`; False when it was followed already."""
+        with self._lock:
+            return self._db.execute("INSERT OR IGNORE INTO follows (chat, company, name, updated) VALUES (?, ?, ?, ?)",
+                                    (chat, company, name, time.time())).rowcount == 1
+
+    def unfollow(self, chat: str, company: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM follows WHERE chat=? AND company=?", (chat, company)).rowcount == 1
+
+    def following(self, chat: str) -> list[tuple[str, str]]:
+        """(company key, name) of what `chat` follows, by name."""
+        with self._lock:
+            return self._db.execute("SELECT company, name FROM follows WHERE chat=? ORDER BY name", (chat,)).fetchall()
+
+    def drop_chat(self, chat: str) -> None:
+        """A chat that blocked the bot or was deleted: its follows and the alerts owed to it go."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM follows WHERE chat=?", (chat,))
+            self._db.execute("DELETE FROM alerts WHERE chat=? AND sent=0", (chat,))
+            self._db.execute("COMMIT")
+
+    def queue_alerts(self, release_ids: list[str], companies: dict[str, str]) -> tuple[int, int]:
+        """Mark releases as seen, and owe each follower of their company one alert for each release not seen
+        before (`companies`: release id -> company key). The first call on a new state file only marks what is
+        there: a corpus is not news. Returns (releases new, alerts queued); one transaction."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                first = self._db.execute("SELECT 1 FROM known_releases LIMIT 1").fetchone() is None
+                new = []
+                for rid in release_ids:
+                    if self._db.execute("INSERT OR IGNORE INTO known_releases (release_id, updated) VALUES (?, ?)",
+                                        (rid, now)).rowcount:
+                        new.append(rid)
+                queued = 0
+                if not first:
+                    for rid in new:
+                        queued += self._db.execute(
+                            "INSERT OR IGNORE INTO alerts (chat, release_id, updated) SELECT chat, ?, ? FROM follows"
+                            " WHERE company=?", (rid, now, companies.get(rid, ""))).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return (0 if first else len(new)), queued
+
+    def pending_alerts(self, chat: str | None = None, limit: int = 1000) -> list[tuple[str, str]]:
+        """(chat, release id) of alerts owed, oldest first; one chat's only when `chat` is given."""
+        with self._lock:
+            if chat is None:
+                return self._db.execute("SELECT chat, release_id FROM alerts WHERE sent=0 ORDER BY updated, rowid"
+                                        " LIMIT ?", (limit,)).fetchall()
+            return self._db.execute("SELECT chat, release_id FROM alerts WHERE sent=0 AND chat=? ORDER BY updated,"
+                                    " rowid LIMIT ?", (chat, limit)).fetchall()
+
+    def alert_sent(self, chat: str, release_id: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE alerts SET sent=1, updated=? WHERE chat=? AND release_id=?",
+                             (time.time(), chat, release_id))
 
     def prune(self) -> int:
         """Forget contexts and records not written for `keep_days`; how many rows went."""

@@ -31,6 +31,7 @@ class Change:
     replaced: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    incomplete: dict[str, list[str]] = field(default_factory=dict)  # release id -> the citation fields it lacks
 
 
 def read_releases(path: Path) -> tuple[list[Release], list[Problem]]:
@@ -172,6 +173,10 @@ def _add(corpus: Path, batches: list[tuple[str, str, list[Release]]], replace: b
                     n += 1
                 _atomic_write(target, to_markdown(r))
         change.added += [r.id for r in releases if r.id not in replaced]
+        for r in releases:
+            lacking = [f for f in ("title", "company", "date") if not getattr(r, f)]
+            if lacking:
+                change.incomplete[r.id] = lacking
     return change
 
 

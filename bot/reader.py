@@ -87,6 +87,7 @@ class Reader:
 
 
 OFF = ("0", "off", "f", "false", "n", "no")  # as pydantic reads a false boolean (Settings.irbot_reader)
+ON = ("", "1", "on", "t", "true", "y", "yes")
 FILES = ("reader.onnx", "tokenizer.json", "ranker.json")
 _loading = threading.Lock()
 
@@ -101,8 +102,11 @@ def _shipped() -> Reader | None:
 def shipped_reader() -> Reader | None:
     """The reader shipped in bot/models, loaded once (by one thread, whichever asks first); None when it is
     switched off (IRBOT_READER=off) or not all of its files are there."""
-    if os.environ.get("IRBOT_READER", "").strip().lower() in OFF:
+    setting = os.environ.get("IRBOT_READER", "").strip().lower()
+    if setting in OFF:
         return None
+    if setting not in ON:
+        raise ReaderError(f"IRBOT_READER={setting!r} is neither on nor off")
     with _loading:
         return _shipped()
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from .answer.models import Answer, Citation
+from .links import link_to_quote
 
 MAX_CHARS = 4096                 # Telegram's limit on a message's text
 
@@ -22,18 +23,22 @@ def read_as_line(read_as: dict[str, str]) -> str:
     return "(read " + ", ".join(f"“{typed}” as “{meant}”" for typed, meant in read_as.items()) + ")"
 
 
-def citation_line(c: Citation) -> str:
-    """'Fusion (NYSE Amex: FSN), "Title", 2009-05-29, PR Newswire, http://...' with what is known."""
+def citation_line(c: Citation, quote: str | None = None) -> str:
+    """'Fusion (NYSE Amex: FSN), "Title", 2009-05-29, PR Newswire, http://...' with what is known; the link opens
+    the page at `quote` when one is given (bot.links)."""
     who = c.company or "Unknown company"
     if c.ticker:
         who += f" ({c.exchange + ': ' if c.exchange else ''}{c.ticker})"
-    parts = [who, f'"{c.title}"'] + [p for p in (c.date, c.publisher, c.url) if p]
+    parts = [who, f'"{c.title}"'] + [p for p in (c.date, c.publisher, link_to_quote(c.url, quote)) if p]
     return ", ".join(parts)
 
 
 def count(n: int, noun: str) -> str:
-    """'1 release', '2,883 releases'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    """'1 release', '2,883 releases', '2 companies'."""
+    if n == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou") else noun + "s"
+    return f"{n:,} {plural}"
 
 
 def render_text(a: Answer) -> str:
@@ -45,7 +50,7 @@ def render_text(a: Answer) -> str:
             lines.append("Related releases:")
             lines += [f"  - {citation_line(c)}" for c in a.related]
         return "\n".join(lines)
-    return "\n".join([f"“{a.quote}”", f"— {citation_line(a.source)}"] + read_as)
+    return "\n".join([f"“{a.quote}”", f"— {citation_line(a.source, a.quote)}"] + read_as)
 
 
 # --- Telegram's HTML (answers as dicts: Answer.model_dump(mode="json"), as the state database keeps them) ---------
@@ -74,13 +79,14 @@ def link(text_html: str, url: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{text_html}</a>'
 
 
-def citation_html(c: Citation | dict) -> str:
+def citation_html(c: Citation | dict, quote: str | None = None) -> str:
+    """The citation with its title linked to the source (opened at `quote`, when given)."""
     c = c if isinstance(c, Citation) else Citation.model_validate(c)
     who = f"<b>{e(c.company or 'Unknown company')}</b>"
     if c.ticker:
         who += f" ({e(c.exchange + ': ' if c.exchange else '')}{e(c.ticker)})"
     title = e(clip(c.title, 300))
-    title = link(title, c.url) if web_address(c.url) else f"<i>{title}</i>"
+    title = link(title, link_to_quote(c.url, quote)) if web_address(c.url) else f"<i>{title}</i>"
     return " · ".join([who, title] + [e(p) for p in (c.date, c.publisher) if p])
 
 
@@ -108,7 +114,7 @@ def render_answer(a: dict) -> str:
             lines.append("\nRelated releases:")
             lines += [f"• {citation_html(c)}" for c in a["related"]]
         return "\n".join(lines)
-    cite = citation_html(a["source"])
+    cite = citation_html(a["source"], a["quote"])
     return fit_quote(a["quote"], lambda q: f"<blockquote>{q}</blockquote>\n{cite}{read_as}")
 
 
@@ -116,14 +122,14 @@ def render_alternative(a: dict, n: int) -> str:
     """The n-th next best quote (1: the second best), with its citation."""
     alt = a["alternatives"][n - 1]
     total = len(a["alternatives"]) + 1
-    cite = citation_html(alt["source"])
+    cite = citation_html(alt["source"], alt["quote"])
     head = f"<i>Next best quote ({n + 1} of {total})</i>"
     return fit_quote(alt["quote"], lambda q: f"{head}\n<blockquote>{q}</blockquote>\n{cite}")
 
 
 def render_context(a: dict) -> str:
     """The quote in bold among the sentences around it, in an expandable blockquote."""
-    cite = citation_html(a["source"])
+    cite = citation_html(a["source"], a["quote"])
     before = " ".join(a.get("context_before") or [])
     after = " ".join(a.get("context_after") or [])
 
@@ -135,7 +141,7 @@ def render_context(a: dict) -> str:
 
 def inline_text(a: dict, quote: str, source: dict) -> str:
     """A self-contained message for inline mode: the question, the quote, the citation with its link."""
-    cite = citation_html(source)
+    cite = citation_html(source, quote)
     head = f"<b>Q:</b> {e(clip(a['question'], 300))}"
     read_as = read_as_html(a)   # (others in the chat see the question as typed: say how it was read)
     return fit_quote(quote, lambda q: f"{head}\n<blockquote>{q}</blockquote>\n{cite}{read_as}")

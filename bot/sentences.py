@@ -500,5 +500,6 @@ if _sentences is not None:
         _sentences.setup(*WALK_SETS, _cached_chunk_tokens)
     except (TypeError, ValueError):     # a build older than this file: the install command rebuilds it
         _sentences = None
-raw_spans = python_raw_spans if _sentences is None or os.environ.get("IRBOT_PURE_PYTHON") else _sentences.raw_spans
+PURE_PYTHON = os.environ.get("IRBOT_PURE_PYTHON", "").strip().lower() not in ("", "0", "off", "false", "no")
+raw_spans = python_raw_spans if _sentences is None or PURE_PYTHON else _sentences.raw_spans
 COMPILED = raw_spans is not python_raw_spans

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     irbot_concurrency: int = Field(16, ge=1)
     # The trained reader chooses the quote and decides whether any answers; off: the hand rules alone.
     irbot_reader: bool = True
+    # Seconds between looks at the corpus for changed release files (then served, and alerts sent); 0: never.
+    irbot_watch_seconds: float = Field(30.0, ge=0)
 
     @field_validator("irbot_admin_ids", "irbot_allowed_chats", mode="before")
     @classmethod

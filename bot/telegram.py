@@ -5,6 +5,7 @@ The front end is split by job: `telegram_handlers` (thin handlers), `telegram_vi
 `telegram_infra` (ordered processing per chat, retries, limits, redaction). `bot.answer` knows no Telegram."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -14,9 +15,10 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, CommandHandler,
                           ContextTypes, Defaults, InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
-from . import telegram_handlers as h
+from . import telegram_follow as f, telegram_handlers as h
 from .answer import Answerer
 from .conversation import SQLiteStore
+from .render import count
 from .index import open_index
 from .settings import Settings, SettingsError, default_corpus
 from .telegram_infra import ChatOrderedProcessor, RateLimit, RetryingRateLimiter, install_redaction, redact
@@ -29,9 +31,18 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY,
                    Update.MY_CHAT_MEMBER, Update.CHANNEL_POST]
 PRIVATE_COMMANDS = [("start", "welcome and example questions"), ("help", "how to ask"),
-                    ("sources", "the companies and releases I know"), ("new", "forget our conversation")]
+                    ("sources", "the companies and releases I know"), ("follow", "hear of a company's new releases"),
+                    ("following", "the companies you follow"), ("unfollow", "stop following a company"),
+                    ("new", "forget our conversation")]
 GROUP_COMMANDS = [("ask", "ask a question about the releases"), ("sources", "the companies and releases I know"),
-                  ("new", "forget your conversation with me"), ("help", "how to ask")]
+                  ("follow", "post a company's new releases here"), ("following", "the companies this group follows"),
+                  ("unfollow", "stop following a company"), ("new", "forget your conversation with me"),
+                  ("help", "how to ask")]
+SHORT_DESCRIPTION = "Answers investors' questions by quoting the press release that answers them, with its source."
+DESCRIPTION = ("I answer investors' questions about companies' press releases ({releases}) by quoting, word for "
+               "word, the sentence that answers, with its source: company, release, date, publisher and link. "
+               "Follow-ups continue from my last answer; /follow a company to hear of its new releases. "
+               "When the releases don't say, I say so. No investment advice.")
 
 
 def build_application(settings: Settings, index=None) -> Application:
@@ -66,6 +77,10 @@ def build_application(settings: Settings, index=None) -> Application:
         CommandHandler("ask", h.on_ask, filters=new),
         CommandHandler("stats", h.on_stats, filters=new),
         CommandHandler("reload", h.on_reload, filters=new),
+        CommandHandler("report", h.on_report, filters=new),
+        CommandHandler("follow", f.on_follow, filters=new),
+        CommandHandler("unfollow", f.on_unfollow, filters=new),
+        CommandHandler("following", f.on_following, filters=new),
         MessageHandler(new & filters.ChatType.PRIVATE & filters.COMMAND, h.on_unknown_command),
         # (a message sent through the bot inline is an answer someone shared, not a question)
         MessageHandler(new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.VIA_BOT, h.on_private_text),
@@ -75,6 +90,8 @@ def build_application(settings: Settings, index=None) -> Application:
         MessageHandler(new & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, h.on_not_text),
         CallbackQueryHandler(h.on_view, pattern=r"^[amc]:[\w-]{12}:\d{1,2}$"),
         CallbackQueryHandler(h.on_example, pattern=r"^ex:\d{1,2}$"),
+        CallbackQueryHandler(h.on_vote, pattern=r"^v:[\w-]{12}:[01]$"),
+        CallbackQueryHandler(f.on_follow_button, pattern=r"^(?:fo|uf):.+$"),
         CallbackQueryHandler(h.on_sources_page, pattern=r"^src:\d{1,5}$"),
         CallbackQueryHandler(h.on_unknown_button),
         InlineQueryHandler(h.on_inline),
@@ -111,10 +128,32 @@ async def on_startup(app: Application) -> None:
     svc: Service = app.bot_data["irbot"]
     await app.bot.set_my_commands([BotCommand(*c) for c in PRIVATE_COMMANDS], scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands([BotCommand(*c) for c in GROUP_COMMANDS], scope=BotCommandScopeAllGroupChats())
+    # what a new user reads before pressing Start (a failure here is no reason not to serve)
+    with contextlib.suppress(TelegramError):
+        await app.bot.set_my_short_description(SHORT_DESCRIPTION)
+        await app.bot.set_my_description(DESCRIPTION.format(releases=count(len(svc.index.releases), "release")))
     log.info("@%s serving corpus %s: %d releases", app.bot.username, svc.corpus, len(svc.index.releases))
+    svc.watcher = asyncio.create_task(_alerts_then_watch(app, svc.settings.irbot_watch_seconds))
+
+
+async def _alerts_then_watch(app: Application, every: float) -> None:
+    """Alerts owed since the last run (releases added while the bot was down), then the corpus watcher."""
+    try:
+        await f.send_alerts(app)
+        if every > 0:
+            await f.watch_corpus(app, every)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("alerts stopped")
 
 
 async def on_shutdown(app: Application) -> None:
+    watcher = app.bot_data["irbot"].watcher
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher
     app.bot_data["irbot"].worker.shutdown(wait=True)
     app.bot_data["irbot"].store.close()
 

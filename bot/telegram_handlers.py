@@ -21,7 +21,8 @@ from .index import reload_index
 from .render import citation_line, clip, count, e
 from .telegram_service import (Service, conversation_for, conversation_id, conversation_of, new_key, private,
                                replies_to_bot, sender_id, service)
-from .telegram_views import EXPIRED, HELP, UNKNOWN_BUTTON, inline_text, render_view, sources_page, start_text
+from .telegram_views import (EXPIRED, HELP, UNKNOWN_BUTTON, VOTE_CHANGED, VOTED, company_sources, inline_text,
+                             render_view, sources_page, start_text)
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,22 @@ async def on_view(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await edit_quietly(query.edit_message_text(shown[0], reply_markup=shown[1]))
 
 
+async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍 / 👎 under an answer: kept with the question and the answer's release and sentence (irbot report, /report);
+    acknowledged, and pressed again the other way, changed."""
+    query = update.callback_query
+    _, key, up = query.data.split(":")
+    svc = service(context)
+    record = svc.load_answer(key)
+    if record is None or not record["answer"]["answered"]:
+        await query.answer(EXPIRED, show_alert=True)
+        return
+    a, vote = record["answer"], 1 if up == "1" else -1
+    before = svc.store.vote(key, str(query.from_user.id), vote, a["question"], a["source"]["company"],
+                            a["source"]["id"], a["quote"])
+    await query.answer(VOTE_CHANGED[int(up)] if before not in (None, vote) else VOTED[int(up)])
+
+
 async def on_example(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An example question's button, from /start: ask it."""
     query = update.callback_query
@@ -187,10 +204,21 @@ async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 # --- commands ----------------------------------------------------------------------------------------------------
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A welcome, and example questions from the corpus as buttons."""
+    """A welcome, and example questions from the corpus as buttons; through a shared answer's link
+    (t.me/<bot>?start=s_<key>), that answer's question, answered here, where follow-ups can go on from it."""
     svc = service(context)
+    message = update.effective_message
+    payload = context.args[0] if context.args else ""
+    question = svc.shared_question(payload) if payload else None
+    if question and private(message.chat):
+        async def reply(text, reply_markup):
+            return await message.reply_text(text, reply_markup=reply_markup)
+        await post_answer(svc, conversation_of(message), question, reply)
+        return
     text, markup = start_text(len(svc.index.releases), await svc.examples())
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    if payload.startswith("s_"):
+        text = "That shared answer has expired; ask its question again. " + text
+    await message.reply_text(text, reply_markup=markup)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -205,6 +233,11 @@ async def on_new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: the releases by company, paged; /sources FSN (a ticker or a name): that company's, newest first."""
+    asked = command_text(update.effective_message.text)
+    if asked:
+        await update.effective_message.reply_text(company_sources(service(context).index, asked))
+        return
     text, markup = sources_page(service(context).index, 0)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
@@ -235,6 +268,28 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text("\n".join(lines))
 
 
+async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/report [YYYY-MM-DD]: for the admins, what irbot report prints: the questions the releases did not answer
+    and the answers marked 👎, by company, since the date (default: 30 days ago)."""
+    import datetime as dt
+
+    from . import report
+    if not is_admin(update, context):
+        await update.effective_message.reply_text("That command is for the bot's admins.")
+        return
+    arg = command_text(update.effective_message.text)
+    try:
+        since = dt.date.fromisoformat(arg) if arg else dt.date.today() - dt.timedelta(days=30)
+    except ValueError:
+        await update.effective_message.reply_text("/report takes a date: <code>/report 2026-11-01</code>.")
+        return
+    rows = service(context).store.feedback_since(time.mktime(since.timetuple()))
+    text = report.as_text(report.build(*rows), since)
+    if len(text) > 3900:  # one message; the whole report is irbot report --csv on the server
+        text = text[:3900].rsplit("\n", 1)[0] + "\n… (the rest: irbot report on the server)"
+    await update.effective_message.reply_text(f"<pre>{e(text)}</pre>")
+
+
 async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Re-read the corpus (new releases) without restarting; the conversations are kept."""
     if not is_admin(update, context):
@@ -251,6 +306,8 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
     await update.effective_message.reply_text(f"Reloaded: {count(len(loaded.index.releases), 'release')}{e(skipped)}.")
+    from .telegram_follow import send_alerts
+    await send_alerts(context.application)
 
 
 # --- inline mode -------------------------------------------------------------------------------------------------
@@ -270,7 +327,10 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text="Not in the releases: try other words", start_parameter="not-found"))
         return
     a = result.model_dump(mode="json", exclude={"context"})
-    share = InlineKeyboardMarkup([[InlineKeyboardButton("Ask another", switch_inline_query_current_chat="")]])
+    # whoever sees the shared answer can open the bot on the same question (a deep link)
+    share = InlineKeyboardMarkup([[InlineKeyboardButton(f"Ask @{context.bot.username}",
+                                                        url=svc.share_link(context.bot.username, text))],
+                                  [InlineKeyboardButton("Ask another", switch_inline_query_current_chat="")]])
     quotes = [(a["quote"], a["source"])] + [(x["quote"], x["source"]) for x in a["alternatives"]]
     results = [InlineQueryResultArticle(
         id=f"{n}", title=clip(quote, 120), description=clip(citation_line(Citation.model_validate(source)), 200),

@@ -36,6 +36,8 @@ class Service:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     # The example questions of /start, worked out when first shown (None: not yet), for the index they were for.
     examples_for: tuple[object, list[str]] | None = None
+    alerting: asyncio.Lock = field(default_factory=asyncio.Lock)  # one alert sender at a time (telegram_follow)
+    watcher: asyncio.Task | None = None                             # the corpus watcher, while the bot runs
 
     # Answering is CPU-bound: one worker thread keeps the event loop free without threads fighting over the GIL.
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="irbot-answer"))
@@ -87,6 +89,18 @@ class Service:
 
     def reply_to_question(self, chat_id: int, question_id: int) -> dict | None:
         return self.store.get_setting(f"asked:{chat_id}:{question_id}")
+
+    def share_link(self, username: str, question: str) -> str:
+        """https://t.me/<bot>?start=s_<key>: opens the bot on `question`, answered (kept IRBOT_KEEP_DAYS)."""
+        key = new_key()
+        self.store.put_setting(f"share:{key}", question)
+        return f"https://t.me/{username}?start=s_{key}"
+
+    def shared_question(self, payload: str) -> str | None:
+        """The question of a share link's payload ('s_<key>'), or None (expired, or not one of ours)."""
+        if not re.fullmatch(r"s_[\w-]{12}", payload or ""):
+            return None
+        return self.store.get_setting(f"share:{payload[2:]}")
 
 
 def service(context: ContextTypes.DEFAULT_TYPE) -> Service:

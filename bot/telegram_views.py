@@ -10,11 +10,13 @@ from .companies import company_key
 from .render import clip, e, inline_text, link, render_alternative, render_answer, render_context, web_address
 
 __all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",
-           "UNKNOWN_BUTTON", "SOURCES_PER_PAGE"]
+           "UNKNOWN_BUTTON", "SOURCES_PER_PAGE", "VOTED", "VOTE_CHANGED"]
 
 SOURCES_PER_PAGE = 8
 EXPIRED = "This button has expired. Ask the question again and I'll answer it afresh."
 UNKNOWN_BUTTON = "Sorry, I don't recognise that button."
+VOTED = {1: "Thanks! Noted 👍", 0: "Thanks: noted 👎. It goes into the report of what the releases miss."}
+VOTE_CHANGED = {1: "Changed to 👍", 0: "Changed to 👎"}
 HELP = ("Ask me about a company's press releases and I'll quote the one sentence that answers you, with its "
         "source: company, release, date, publisher and link. Follow-up questions (\"and where will it "
         "trade?\") continue from my last answer.\n\n"
@@ -25,7 +27,7 @@ HELP = ("Ask me about a company's press releases and I'll quote the one sentence
 
 
 def answer_keyboard(a: dict, key: str, view: str, n: int = 0) -> InlineKeyboardMarkup | None:
-    """More / Context / Share under an answer; which ones depends on the view shown."""
+    """More / Context, then 👍 / 👎 / Share under an answer; which ones depends on the view shown."""
     if not a["answered"]:
         return None
     alternatives = len(a.get("alternatives") or [])
@@ -42,7 +44,12 @@ def answer_keyboard(a: dict, key: str, view: str, n: int = 0) -> InlineKeyboardM
     elif view == "c":
         row.append(InlineKeyboardButton("◂ Back", callback_data=f"a:{key}:0"))
     rows = [row] if row else []
-    rows.append([InlineKeyboardButton("Share", switch_inline_query=a["question"][:256])])
+    # a follow-up is shared as it was understood ("and when? (after: why is FSN delisting?)"), never bare
+    last = [InlineKeyboardButton("Share", switch_inline_query=(a.get("understood") or a["question"])[:256])]
+    if view == "a":  # what the reader thought of the answer: irbot report shows the 👎 to the IR team
+        last = [InlineKeyboardButton("👍", callback_data=f"v:{key}:1"),
+                InlineKeyboardButton("👎", callback_data=f"v:{key}:0")] + last
+    rows.append(last)
     return InlineKeyboardMarkup(rows)
 
 
@@ -65,6 +72,30 @@ def start_text(releases: int, examples: list[str]) -> tuple[str, InlineKeyboardM
             "its source.\n\n" + ("Try one of these, or type your own question:" if examples else
                                  "Type a question to begin."))
     return text, InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def company_sources(index, asked: str, limit: int = 20) -> str:
+    """/sources FSN: the releases of the company (or companies) named, newest first."""
+    from .follow import companies_named
+    found = companies_named(index, asked)
+    if not found:
+        return f"I have no releases from a company called <i>{e(clip(asked, 100))}</i>. /sources lists the companies."
+    meta = index.releases.meta
+    lines = []
+    for c in found[:3]:
+        mine = sorted((r for r in range(len(meta)) if company_key(meta[r].company or meta[r].ticker or "") == c.key),
+                      key=lambda r: (meta[r].date.toordinal() if meta[r].date else 0, r), reverse=True)
+        lines.append(f"<b>{e(c.name)}</b>" + (f" ({e(c.ticker)})" if c.ticker else "") +
+                     f": {c.releases} release{'s' if c.releases != 1 else ''}")
+        for r in mine[:limit]:
+            title = e(clip(meta[r].title or meta[r].id, 200))
+            if web_address(meta[r].source_url):
+                title = link(title, meta[r].source_url)
+            lines.append(f"• {title}" + (f", {meta[r].date.isoformat()}" if meta[r].date else ""))
+        if len(mine) > limit:
+            lines.append(f"… and {len(mine) - limit} older")
+        lines.append("")
+    return "\n".join(lines).strip()
 
 
 def sources_page(index, page: int) -> tuple[str, InlineKeyboardMarkup | None]:

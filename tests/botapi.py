@@ -187,6 +187,9 @@ class BotAPI:
         self.port = 0
         self.closing = False
         self.sent = 0                            # messages the bot has sent, in all chats
+        self.blocked: set[int] = set()           # private chats whose user blocked the bot
+        self.admins: dict[int, set[int]] = {}    # group id -> its administrators' user ids
+        self.description = {"description": "", "short_description": ""}
 
     # --- running -----------------------------------------------------------------------------------------
 
@@ -402,6 +405,8 @@ class BotAPI:
         chat_id = int(p["chat_id"])
         if chat_id not in self.chat_info:
             raise APIError(400, "Bad Request: chat not found")
+        if chat_id in self.blocked:
+            raise APIError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.left:
             raise APIError(403, "Forbidden: bot is not a member of the group chat")
         text, entities = self._render(p["text"], p.get("parse_mode"))
@@ -454,6 +459,36 @@ class BotAPI:
             self._check_markup(r.get("reply_markup"))
         q["answer"] = p
         return True
+
+    async def api_setmydescription(self, p):
+        if len(p.get("description") or "") > 512:
+            raise APIError(400, "Bad Request: description is too long")
+        self.description["description"] = p.get("description") or ""
+        return True
+
+    async def api_setmyshortdescription(self, p):
+        if len(p.get("short_description") or "") > 120:
+            raise APIError(400, "Bad Request: short description is too long")
+        self.description["short_description"] = p.get("short_description") or ""
+        return True
+
+    async def api_getchatmember(self, p):
+        chat_id, user_id = int(p["chat_id"]), int(p["user_id"])
+        info = self.chat_info.get(chat_id)
+        if info is None:
+            raise APIError(400, "Bad Request: chat not found")
+        if info.get("type") == "private":
+            status = "member"
+        else:
+            status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+        user = _user(user_id, "someone")
+        if status == "administrator":
+            return {"status": status, "user": user, "can_be_edited": False, "is_anonymous": False,
+                    "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
+                    "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                    "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                    "can_delete_stories": False}
+        return {"status": status, "user": user}
 
     async def api_sendchataction(self, p):
         return True

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.answer import Answerer, answer
+from bot.answer import NOT_FOUND, Answerer, answer
 from bot.conversation import Context
 from conftest import (FIXTURE_CORPUS, FSN, FSN_REASONS, FSN_TRADING, GEOVAX, NAUTICUS, SANUWAVE, SPLASH,
                       assert_verbatim, contains_any)
@@ -368,3 +368,23 @@ def test_the_card_conversation_over_the_shared_corpus(shared_bot):
     assert contains_any(second.quote, FSN_TRADING), second.quote
     text = shared_bot.index.releases[shared_bot.index.by_id[FSN]].text
     assert first.quote in text and second.quote in text
+
+
+@pytest.mark.parametrize("typed", ["<b>why</b> is FSN <i>delisting</i>?", "**why** is FSN delisting?",
+                                   "why is [FSN](https://example.com/fsn) delisting?", "why is FSN delisting&#63;"])
+def test_markup_in_a_question_is_read_as_the_words_it_surrounds(shipped_bot, shipped_index, typed):
+    a = shipped_bot.ask("q", typed)
+    assert_verbatim(shipped_index, a)
+    assert contains_any(a.quote, FSN_REASONS), a.quote
+    assert a.question == typed
+
+
+@pytest.mark.parametrize("typed", ["👍", "🤔🤔", "...", "<br>", "  ", "**"])
+def test_a_message_without_words_gets_a_hint_with_a_question_to_ask(shipped_bot, typed):
+    shipped_bot.ask("q", "why is FSN delisting?")
+    a = shipped_bot.ask("q", typed)
+    assert not a.answered and a.quote is None
+    assert "for example" in a.message and "Fusion" in a.message and a.message != NOT_FOUND
+    example = a.message.split("“")[1].rstrip("”")
+    assert shipped_bot.ask("other", example).answered, "the hint's example is a question the releases answer"
+    assert shipped_bot.ask("q", "and where will it trade?").source.id == FSN, "the conversation is kept"

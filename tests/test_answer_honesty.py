@@ -41,3 +41,17 @@ def test_an_amount_in_cubic_feet_answers_how_much(shapes_index, question):
     assert_verbatim(shapes_index, a)
     assert a.source.id == AMERESCO
     assert "4,500 standard cubic feet per minute" in a.quote
+
+
+@pytest.mark.parametrize("question, name", [("why is Acme Rockets delisting?", "Acme Rockets"),
+                                            ("what did Acme Rockets announce?", "Acme Rockets"),
+                                            ("who is John Smith?", "John Smith")])
+@pytest.mark.parametrize("reader", ["default", None])
+def test_a_name_no_release_mentions_is_not_answered_with_another_companys_sentence(fixture_index, question, name,
+                                                                                     reader):
+    """Over five companies' releases, a company (or person) none of them mentions: the reader used to quote
+    another company's delisting for it; both ways now say which name the releases lack."""
+    from bot.answer import Answerer
+    a = Answerer(fixture_index, reader=reader).ask("q", question)
+    assert not a.answered and a.quote is None
+    assert a.message.startswith(f"No release mentions {name}")

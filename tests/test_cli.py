@@ -71,14 +71,23 @@ def test_chat_holds_a_conversation_and_ends_on_end_of_input():
     assert contains_any(out, FSN_REASONS)
 
 
-def test_chat_answers_an_unknown_command_with_the_commands_not_with_a_quote():
-    done = run_bot(["chat", "--corpus", str(SHIPPED_CORPUS)], stdin="/sources\n/help\nwhy is FSN delisting?\n")
+def test_chat_commands_list_sources_and_help_and_an_unknown_one_is_not_a_question():
+    done = run_bot(["chat", "--corpus", str(FIXTURE_CORPUS)],
+                   stdin="/sources\n/sources fsn\n/help\n/foo\nwhy is FSN delisting?\n")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert out.startswith("irbot: 1 release. ")  # one release, not "1 releases"
-    assert "unknown command /sources: /help says what there is" in out
-    assert out.count("/new forgets the context") == 2  # the banner, then /help
+    assert out.startswith("irbot: 5 releases. ")
+    assert "5 companies, 5 releases:" in out and "  GeoVax Labs Inc. (1)" in out
+    assert '1 release:\n  Fusion (NYSE Amex: FSN), "Fusion Notifies NYSE Amex' in out
+    assert "/sources COMPANY" in out and "Ctrl-D" in out                 # /help lists the commands
+    assert "unknown command /foo: /help says what there is" in out
     assert out.count("“") == 1 and contains_any(out, FSN_REASONS)  # only the question was answered
+    assert "> " not in out, "no prompt is printed when the questions come from a pipe"
+
+
+def test_one_release_is_one_release():
+    done = run_bot(["chat", "--corpus", str(SHIPPED_CORPUS)], stdin="")
+    assert done.stdout.startswith("irbot: 1 release. ")  # not "1 releases"
 
 
 def test_ask_without_a_question_says_so_before_loading_any_corpus(tmp_path):
@@ -324,3 +333,15 @@ def test_irbot_and_python_m_bot_are_the_same_command():
     b = run_bot(["ask", "--json", "why is FSN delisting?"])
     assert a.returncode == b.returncode == 0
     assert json.loads(a.stdout)["quote"] == json.loads(b.stdout)["quote"]
+
+
+@pytest.mark.parametrize("setting, value", [("IRBOT_READER", "maybe"), ("IRBOT_LOG_LEVEL", "loud")])
+def test_a_setting_that_means_nothing_is_a_one_line_error_not_ignored(setting, value):
+    done = run_bot(["ask", "--corpus", str(SHIPPED_CORPUS), "why is FSN delisting?"], env={setting: value})
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and setting in done.stderr and repr(value) in done.stderr.lower()
+
+
+def test_an_empty_log_level_is_the_default():
+    done = run_bot(["ask", "--corpus", str(SHIPPED_CORPUS), "why is FSN delisting?"], env={"IRBOT_LOG_LEVEL": ""})
+    assert done.returncode == 0 and contains_any(done.stdout, FSN_REASONS)

@@ -47,7 +47,7 @@ def test_add_makes_a_new_release_answerable_and_splits_only_it(corpus, tmp_path,
     new.write_text(NEW_MD, encoding="utf-8")
     assert run("add", new, "--corpus", corpus) == 0
     out = capsys.readouterr().out
-    assert "added 1 release: zephyr-2024-06-03" in out and "1 releases reused, 1 split" in out
+    assert "added 1 release: zephyr-2024-06-03" in out and "(1 reused, 1 split)" in out
     loaded = open_index(corpus)
     assert loaded.from_cache and "zephyr-2024-06-03" in loaded.index.by_id
     a = answer(loaded.index, "how much did Zephyr Foods pay for Orchard Farms?")
@@ -162,3 +162,43 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_corpus_change_needs_a_named_corpus_never_the_shipped_sample_and_makes_a_new_one(tmp_path, monkeypatch,
+                                                                                          capsys):
+    monkeypatch.setenv("IRBOT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("IRBOT_CORPUS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    new = tmp_path / "zephyr.md"
+    new.write_text(NEW_MD, encoding="utf-8")
+    shipped = sorted(p.name for p in SHIPPED.iterdir())
+    assert run("add", new) == 2
+    assert "name it with --corpus" in capsys.readouterr().err
+    assert run("add", new, "--corpus", SHIPPED) == 2 and run("remove", "fusion-fsn-2009-05-29", "--corpus", SHIPPED) == 2
+    assert "the shipped sample" in capsys.readouterr().err
+    assert sorted(p.name for p in SHIPPED.iterdir()) == shipped
+    assert run("add", new, "--corpus", tmp_path / "mine.jsonl") == 0
+    assert run("add", new, "--corpus", tmp_path / "folder" / "inside") == 0
+    assert "made a new corpus" in capsys.readouterr().err
+    assert [r.id for r in load_corpus(tmp_path / "mine.jsonl").releases] == ["zephyr-2024-06-03"]
+    assert [r.id for r in load_corpus(tmp_path / "folder" / "inside").releases] == ["zephyr-2024-06-03"]
+
+
+def test_output_cut_short_by_a_pipe_is_no_error_message(tmp_path):
+    """`irbot ask --jsonl ... | head -1`: more answers than a pipe holds, and the reader stops after the first."""
+    import subprocess
+    import sys
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"conv": str(i), "text": "why is FSN delisting?"}) + "\n" for i in range(300)))
+    env = {**os.environ, "IRBOT_CACHE": str(tmp_path / "cache"), "IRBOT_CORPUS": str(SHIPPED), "IRBOT_READER": "off"}
+    done = subprocess.run(f"{sys.executable} -m bot ask --jsonl < {questions} | head -1", shell=True,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(done.stdout)["answered"] and done.stderr == ""
+
+
+def test_adding_a_release_without_title_company_or_date_says_what_it_lacks(corpus, tmp_path, capsys):
+    bare = tmp_path / "bare.txt"
+    bare.write_text("Some company did a thing today.\n\nIt was good.\n", encoding="utf-8")
+    assert run("add", bare, "--corpus", corpus) == 0
+    err = capsys.readouterr().err
+    assert "note: bare has no title, company, date" in err and "irbot ingest" in err

@@ -71,7 +71,7 @@ def test_the_reader_ranks_the_answering_sentence_first(reader, shipped_index, qu
 def test_what_no_release_says_is_refused(shipped_index, question):
     a = Answerer(shipped_index).ask(question, question)
     assert not a.answered, a.quote
-    assert a.message.startswith("I couldn't find")
+    assert "I couldn't find that" in a.message
 
 
 # What the hand rules get right (tests/test_answer.py pins them with the rules alone) and the shipped reader does

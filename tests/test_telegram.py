@@ -51,6 +51,17 @@ def assert_is_answer(m, text, ticker=None):
     return quote
 
 
+def assert_lands_on_quote(url: str, source: str, quote: str, release: str) -> None:
+    """The link is the source with a text fragment whose start and end, decoded, bound the quote in the release."""
+    from urllib.parse import unquote
+    assert url.startswith(source + "#:~:text=")
+    parts = [unquote(p) for p in url.split(":~:text=", 1)[1].split(",")]
+    words = " ".join(quote.split())
+    assert words.startswith(parts[0]) and words.endswith(parts[-1]), (parts, quote)
+    flat = " ".join(release.split())
+    assert parts[0] in flat and parts[-1] in flat[flat.index(parts[0]):]
+
+
 def assert_no_bot_message_between(api, chat, first, last):
     between = [m for m in api.bot_messages(chat, first) if m.message_id < last.message_id]
     assert not between, [m.text for m in between]
@@ -64,10 +75,11 @@ async def test_private_question_is_answered_with_quote_citation_and_buttons(api,
     asked = await api.say(alice, chat, "why is FSN delisting?")
     m = await api.reply(chat, asked)
     assert_is_answer(m, release_text(corpus), "FSN")
-    # the title links to the release's source; date and publisher follow
-    assert (FSN_TITLE, "http://www.fusiontel.com/") in m.links
+    # the title links to the release's source, opened at the quote; date and publisher follow
+    (url,) = [u for t, u in m.links if t == FSN_TITLE]
+    assert_lands_on_quote(url, "http://www.fusiontel.com/", m.blockquotes[0], release_text(corpus))
     assert "2009-05-29" in m.text and "PR Newswire" in m.text
-    assert m.labels == ["More", "Context", "Share"]
+    assert m.labels == ["More", "Context", "👍", "👎", "Share"]
     assert m.button("Share")["switch_inline_query"] == "why is FSN delisting?"
     assert all(len(b["callback_data"].encode()) <= 64 for row in m.buttons for b in row if "callback_data" in b)
     assert not api.errors
@@ -329,8 +341,8 @@ async def test_inline_query_offers_self_contained_answers(api, bot, people, corp
         quotes = [x["text"] for x in r["_entities"] if x["type"] == "blockquote"]
         assert len(quotes) == 1 and quotes[0] in text
         assert "why is FSN delisting & <b>?" in r["_text"]          # the question, escaped and shown as typed
-        assert (FSN_TITLE, "http://www.fusiontel.com/") in [(x["text"], x["url"]) for x in r["_entities"]
-                                                             if x["type"] == "text_link"]
+        (url,) = [x["url"] for x in r["_entities"] if x["type"] == "text_link" and x["text"] == FSN_TITLE]
+        assert_lands_on_quote(url, "http://www.fusiontel.com/", quotes[0], text)
     assert len({r["id"] for r in results}) == len(results)
 
 

@@ -21,8 +21,8 @@ from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, _search, choose, c
 from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
 from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, _plain, find_companies, question_kind,
-                       read_question, the_question)
-from .quote import LIST_CHARS, whole_quote
+                       read_question, says_nothing, the_question, unmarked)
+from .quote import LIST_CHARS, tidy, whole_quote
 from .rank import WEIGHTS, Candidate, PassageScores, rank_sentences, shortlist
 from .scope import read_in_context
 from .shape import _graded_shape, _shape_score
@@ -40,11 +40,15 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     trained ranking chooses the sentence and decides whether any answers, else the hand rules do."""
     context = context or Context()
     typed = question
+    question = unmarked(question)
+    if says_nothing(question):
+        return Answer(question=typed, answered=False, message=hint(index), context=context)
     question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
     if ADVICE.search(the_question(question)):  # as read: "shuold I sell?" asks for advice too
         return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
     q, scopes = read_in_context(index, question, context)
     candidates, ok = choose(index, q, scopes, context, reader)
+    understood = f"{typed} (after: {context.question.split(' | ')[-1]})" if q.follows and context.question else None
     if not candidates or not ok:
         return refusal(index, q, candidates, context, reader, typed=typed, read_as=read_as)
     best = candidates[0]
@@ -53,20 +57,32 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     sentences = index.release_sentences(r)
     before = [index.sentence(i) for i in range(max(sentences.start, best.sentence - 2), best.sentence)]
     after = [index.sentence(i) for i in range(last_sentence + 1, min(sentences.stop, last_sentence + 3))]
-    return Answer(question=typed, answered=True, quote=quote, source=cite(index, r),
+    return Answer(question=typed, answered=True, quote=quote, source=cite(index, r), understood=understood,
                   score=score_of(best, reader), read_as=read_as, context_before=before, context_after=after,
                   alternatives=alternatives(index, q, candidates, reader, range(best.sentence, last_sentence + 1)),
                   context=remember(index, q, context, r, best.sentence))
+
+
+NOT_FOUND_START = ("I couldn't find", "I have no releases from", "No release mentions")  # a refusal for want of a release, not advice
+
+
+def hint(index: Index) -> str:
+    """For a message with no words in it: how to ask, with a question this corpus answers."""
+    newest = max(range(len(index.releases.meta)), key=lambda r: index.releases.meta[r].date or dt.date.min,
+                 default=None)
+    company = index.releases.meta[newest].company if newest is not None else ""
+    example = f"what's new with {company}?" if company else "what did the company announce?"
+    return f"Ask me about the releases in words, for example: “{example}”"
 
 
 def alternatives(index: Index, q: Question, candidates: list[Candidate], reader,
                  quoted: range) -> list[Alternative]:
     """Up to three other sentences that answer too (the "next best" buttons), each quoted once, none of them a
     sentence the answer already quotes (a list's items)."""
-    seen = {index.sentence(candidates[0].sentence)}
+    seen = {tidy(index.sentence(candidates[0].sentence)) or index.sentence(candidates[0].sentence)}
     found = []
     for c in candidates[1:]:
-        quote = index.sentence(c.sentence)
+        quote = tidy(index.sentence(c.sentence)) or index.sentence(c.sentence)
         if quote in seen or c.sentence in quoted or not (reader.quotable(c) if reader else confident(q, c)):
             continue
         seen.add(quote)
@@ -94,8 +110,10 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
         new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
     message = NOT_FOUND
     if q.unknown_company and q.releases is None:
-        message = f"I have no releases from {q.unknown_company}, so I couldn't find that in the releases."
-    return Answer(question=typed, answered=False, message=message, read_as=read_as,
+        message = (f"No release mentions {q.unknown_company}" if q.unmentioned else
+                   f"I have no releases from {q.unknown_company}") + ", so I couldn't find that in the releases."
+    about = q.unknown_company or (new_context.company if q.releases is not None or q.follows else None)
+    return Answer(question=typed, answered=False, message=message, read_as=read_as, about=about,
                   score=score_of(candidates[0], reader) if candidates else 0.0,
                   related=[cite(index, r) for r in related[:3]], context=new_context)
 
@@ -114,6 +132,8 @@ class Answerer:
     def ask(self, conv: str, question: str) -> Answer:
         result = answer(self.index, question, self.store.get(conv), self.reader)
         self.store.put(conv, result.context)
+        if not result.answered and result.message.startswith(NOT_FOUND_START):
+            self.store.note_unanswered(question, result.about)  # for `irbot report`: what the releases lack
         return result
 
     def forget(self, conv: str) -> None:

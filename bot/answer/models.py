@@ -39,12 +39,26 @@ class Answer(BaseModel):
     related: list[Citation] = []
     message: str = ""
     read_as: dict[str, str] = {}    # words of the question read as another (a typing slip: bot/spelling.py)
+    about: str | None = None        # the company a refused question asked about, when it named or followed one
+    understood: str | None = None   # a follow-up as it was read, standalone: "and when? (after: why is FSN delisting?)"
     context: Context = Context()
 
 
 def cite(index: Index, release: int) -> Citation:
     r = index.releases.meta[release]
-    title = r.title or (index.text(release).strip().splitlines() or [""])[0][:120]
+    title = r.title or headline(index.text(release))
     return Citation(id=r.id, title=title, company=r.company,
                     ticker=r.ticker, exchange=r.exchange, date=r.date.isoformat() if r.date else None,
                     publisher=r.publisher, url=r.source_url)
+
+
+TITLE_CHARS = 120
+
+
+def headline(text: str) -> str:
+    """What a release without a title is called: its first line, cut at a word boundary when it is long."""
+    first = (text.strip().splitlines() or [""])[0].strip()
+    if len(first) <= TITLE_CHARS:
+        return first
+    cut = first[:TITLE_CHARS + 1].rsplit(None, 1)[0] if " " in first[:TITLE_CHARS + 1] else first[:TITLE_CHARS]
+    return cut.rstrip(" ,;:–—-") + "…"

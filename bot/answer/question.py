@@ -2,6 +2,7 @@
 synonyms), the first of which is its focus: the thing asked for."""
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class Question:
     carried: list[Concept] = field(default_factory=list)  # the last question's concepts: where to look, not what to quote
     known: set[str] = field(default_factory=set)  # people the conversation already speaks of
     follows: bool = False               # it names no company and leans on the conversation's last answer
+    unmentioned: bool = False           # its unknown_company is a name no release mentions at all (unmentioned_name)
 
     def query(self, index: Index) -> tuple[list[int], list[float]]:
         """BM25 query: every stem of every alternative, synonyms weighted below the question's own words."""
@@ -106,6 +108,24 @@ ADVICE = re.compile(r"\bshould (?:i|we)(?: \w+)? (?:buy|sell|hold|invest|exit|du
                     re.I)
 ADVICE_MESSAGE = ("I can't give investment advice or say where the price will go: I only quote what the releases "
                   "say. Ask me what a release says (why, when, how much, who ...).")
+
+
+# Markup pasted or typed around words ("<b>why</b> is FSN delisting?", "**why** is FSN delisting?", a Markdown
+# link): the question is the words it surrounds.
+HTML_TAG = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>", re.I)
+MD_LINK = re.compile(r"\[([^\[\]]+)\]\([^()\s]+\)")
+MD_MARK = re.compile(r"\*\*|__|~~|`+|(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*])")
+
+
+def unmarked(text: str) -> str:
+    """The words of a question without HTML or Markdown markup, its entities read ("&amp;" is "&")."""
+    text = MD_LINK.sub(r"\1", HTML_TAG.sub(" ", text))
+    return re.sub(r"\s+", " ", html.unescape(MD_MARK.sub("", text))).strip()
+
+
+def says_nothing(text: str) -> bool:
+    """No letter or digit at all: an emoji, punctuation, an empty message. No release can answer it."""
+    return not any(ch.isalnum() for ch in text)
 
 
 def the_question(text: str) -> str:
@@ -167,6 +187,21 @@ def unknown_company(index: Index, question: str, company_words: set[str]) -> str
         name = company_key(m.group(0))
         if name and not set(name.split()) & company_words and name not in index.companies.aliases:
             return m.group(0).strip()
+    return None
+
+
+CAPITALISED_RUN = re.compile(r"[A-Z][\w&'’\-]*(?:\s+[A-Z][\w&'’\-]*)*")
+
+
+def unmentioned_name(index: Index, question: str, names: list[Concept]) -> str | None:
+    """A name the question gives ("Acme Rockets", "John Smith") that no release mentions in any form: whatever it
+    asks about that name, the releases cannot say, and a sentence about something else would pass for an answer."""
+    for c in names:
+        if all(any(index.bm25.df_of(index.vocabulary.get(s, -1)) == 0 for s in alt) for alt in c.alternatives):
+            for m in CAPITALISED_RUN.finditer(question):
+                if c.word in m.group(0).lower().split() or c.word in tx.words(m.group(0)):
+                    return re.sub(r"['’]s?$", "", m.group(0))
+            return c.word
     return None
 
 
@@ -233,10 +268,12 @@ def read_question(index: Index, question: str) -> Question:
     measure = next((c for c in concepts if c.word.lower() in MEASURES), None)
     capitalised = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b", question.strip())}
     names = [c for c in concepts if c.word in capitalised and c.word not in company_words]
+    unknown = unknown_company(index, question, company_words)
+    unmentioned = None if unknown or releases else unmentioned_name(index, question, names)
     return Question(text=question, kind=kind, concepts=concepts, focus=focus, measure=measure,
                     names=names, agent_of=_agent_pattern(question),
                     releases=releases, company_words=company_words,
-                    unknown_company=unknown_company(index, question, company_words),
+                    unknown_company=unknown or unmentioned, unmentioned=unmentioned is not None,
                     wants_recent=bool(RECENT.search(question)),
                     years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
                     negated=bool(NEGATION.search(_plain(question))),
