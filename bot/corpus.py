@@ -18,6 +18,8 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, ValidationError, field_validator
 
+from .companies import company_name, ticker_tags
+
 RELEASE_SUFFIXES = (".md", ".markdown", ".txt", ".jsonl")
 DATETIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
 # The longest real release in the shared corpus is ~150 KB; a "release" far beyond that is a mistake (a dump, a
@@ -96,17 +98,6 @@ class CorpusError(Exception):
 
 # --- metadata that the text itself gives -------------------------------------------------------------------
 
-EXCHANGES = (
-    r"NYSE\s+American|NYSE\s+Amex|NYSE\s+MKT|NYSE\s+Arca|NYSE|Nasdaq(?:\s+(?:GS|GM|CM|Global\s+Select|Capital"
-    r"\s+Market|Global\s+Market|Stockholm|Helsinki|Copenhagen|First\s+North))?|NASDAQ|AMEX|TSXV?|TSX-V|TSX\s+Venture"
-    r"|CSE|CBOE|Cboe(?:\s+Canada)?|OTCQX|OTCQB|OTC\s+Pink|OTC\s*Markets|OTC|ASX|AIM|LSE|FSE|SIX|TASE|Euronext"
-    r"(?:\s+\w+)?|Oslo\s+B[øo]rs|OSE|XETRA|Frankfurt|HKEX|SGX|JSE|NEO|BMV"
-)
-TICKER_TAG = re.compile(r"\(\s*(?P<exchange>" + EXCHANGES + r")\s*:\s*(?P<ticker>[A-Z0-9][A-Z0-9.\-]{0,9})\s*[;),]",
-                        re.IGNORECASE)
-# "Fusion (NYSE Amex: FSN)" or "Mullen Automotive Inc. (NASDAQ: MULN)": the name stands right before the tag.
-NAMED_TAG = re.compile(
-    r"(?P<name>(?:[A-Z0-9&][\w&.'’\-]*,?\s+){0,6}?[A-Z0-9&][\w&.'’\-]*)\s*" + TICKER_TAG.pattern, re.IGNORECASE)
 PUBLISHERS = [
     (re.compile(r"GLOBE\s*NEWSWIRE", re.I), "GlobeNewswire"),
     (re.compile(r"/?PRNewswire", re.I), "PR Newswire"),
@@ -122,68 +113,6 @@ MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 DATELINE_DATE = re.compile(
     r"\b(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>(?:19|20)\d\d)\b")
-NAME_NOISE = re.compile(r"^(?:.*?\b(?:--|–|—)\s*|.*?\b(?:today|announced|that)\s+)", re.I)
-
-
-_NAME_CHAR = re.compile(r"[\w&.'’\-,]")
-
-
-def ticker_tags(text: str) -> list[tuple[str, str, str]]:
-    """(name before the tag, exchange, ticker) for each `Name (EXCHANGE: TICKER)` in the text.
-
-    The same matches as `NAMED_TAG.finditer(text)`, found a hundred times faster: NAMED_TAG is tried only just
-    before each `(EXCHANGE: TICKER)` tag, from at most 8 words back (a name is at most 7 words, none of them
-    holding a character outside `_NAME_CHAR`)."""
-    found = []
-    done = 0
-    for tag in TICKER_TAG.finditer(text):
-        q = tag.start()
-        if q < done:
-            continue
-        i, chunks, in_chunk = q, 0, False
-        while i > done:
-            c = text[i - 1]
-            if c.isspace():
-                if in_chunk:
-                    chunks += 1
-                    in_chunk = False
-                    if chunks >= 8:
-                        break
-            elif _NAME_CHAR.match(c):
-                in_chunk = True
-            else:
-                break
-            i -= 1
-        m = NAMED_TAG.search(text, i, tag.end())
-        if m is None:
-            continue
-        done = m.end()
-        name = NAME_NOISE.sub("", m.group("name")).strip(" ,")
-        found.append((name, normal_exchange(m.group("exchange")), m.group("ticker").upper().rstrip(".")))
-    return found
-
-
-def normal_exchange(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip()
-
-
-LEGAL_SUFFIX = re.compile(r"(?:Inc|Corp|Co|Ltd|LLC|L\.?P|PLC|plc|S\.?A|AG|ASA|AB|N\.?V|SE|Limited|Incorporated|"
-                          r"Corporation|Company|Holdings|Group)\.?,?")
-
-
-def company_name(name: str) -> str:
-    """The issuer's name in the words before its ticker tag: the run of capitalised words that ends there.
-    'Grant Haywood, CEO of Horizon Minerals Ltd' -> 'Horizon Minerals Ltd'; 'Avista Corp.’s' -> 'Avista Corp.';
-    'Raadr, Inc., now doing business as Telvantis' -> 'Telvantis'; 'SportsQuest, Inc.' stays whole."""
-    words = re.sub(r"['’]s$", "", name.strip(" ,")).split()
-    kept: list[str] = []
-    for word in reversed(words):
-        if not (word[:1].isupper() or word[:1].isdigit() or word[:1] in "&(" or any(c.isupper() for c in word)):
-            break  # 'of', 'as', 'now': the name ended ('iCoreConnect' and 'eXp' are names)
-        if word.endswith(",") and not (kept and LEGAL_SUFFIX.fullmatch(kept[-1])):
-            break
-        kept.append(word)
-    return " ".join(reversed(kept)).strip(" ,") or name.strip(" ,")
 
 
 TEXT_METADATA = ("ticker", "exchange", "company", "publisher", "date", "title")   # what extract_metadata finds
@@ -344,13 +273,6 @@ def _jsonl_records(path: Path):
                 yield n, Problem(path=str(path), line=n, field=e.field, message=str(e))
             except (ValueError, RecursionError) as e:
                 yield n, Problem(path=str(path), line=n, message=f"bad JSON: {e}")
-
-
-def load_jsonl(path: Path) -> tuple[list[Release], list[Problem]]:
-    releases, problems = [], []
-    for _, got in _jsonl_records(path):
-        (releases if isinstance(got, Release) else problems).append(got)
-    return releases, problems
 
 
 def corpus_files(root: Path) -> list[Path]:

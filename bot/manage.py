@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .corpus import (Problem, Release, _load_file, corpus_files, extract_metadata, load_corpus)
+from .corpus import (Problem, Release, _load_file, corpus_files, extract_metadata)
 
 FIELDS = ("id", "title", "company", "ticker", "exchange", "date", "publisher", "source_url")
 
@@ -305,7 +305,3 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
             raise ManageError(f"--set wants FIELD=VALUE, got {pair!r}")
         out[key.strip()] = value.strip()
     return out
-
-
-def corpus_ids(corpus: str | os.PathLike) -> list[str]:
-    return [r.id for r in load_corpus(corpus).releases]

@@ -15,6 +15,7 @@ from telegram import Chat, Message
 from telegram.ext import ContextTypes
 
 from .answer import Answerer, answer as answer_once
+from .companies import without_legal_suffix
 from .conversation import SQLiteStore
 from .index import Loaded
 from .settings import Settings
@@ -132,8 +133,7 @@ def example_questions(index, n: int = 3, reader=None) -> list[str]:
     found: list[str] = []
     for i in order[:20]:
         r = index.releases.meta[i]
-        name = re.sub(r",?\s+(?:Inc|Corp|Corporation|Ltd|Limited|plc|PLC|LLC|Co|N\.V|S\.A|AG|SE)\.?$", "",
-                      r.company or "") or r.ticker
+        name = without_legal_suffix(r.company or "") or r.ticker
         if not name:
             continue
         templates = [q for pattern, q in TITLE_QUESTIONS if pattern.search(r.title)] + GENERIC_QUESTIONS

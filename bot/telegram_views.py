@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from .index import company_key
+from .companies import company_key
 from .render import clip, e, inline_text, link, render_alternative, render_answer, render_context, web_address
 
 __all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",

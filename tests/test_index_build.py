@@ -10,7 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pytest
 
-from bot import index as ix
+from bot import companies, index as ix, index_build, index_runs
 from bot.answer import answer
 from bot.corpus import Release, load_corpus
 
@@ -65,7 +65,7 @@ def most_read_ahead(releases: list[Release], previous) -> int:
     bar = type("Bar", (), {"update": lambda self, n=1: None})()
     most_ahead = 0
     handed = 0
-    for run_releases, _, run in ix._split_stream(reader(), previous, WORKERS, bar, lambda b: None):
+    for run_releases, _, run in index_build.split_stream(reader(), previous, WORKERS, bar, lambda b: None):
         assert len(run) == len(run_releases) and np.all(np.diff(run.sentence_at) > 0)
         for release in run_releases:
             assert release.id == releases[handed].id
@@ -84,7 +84,7 @@ def test_a_rebuild_with_one_new_release_first_still_reads_only_a_little_ahead():
     """The new release waits in a batch of its own while every other release is taken over: that batch is sent
     as it is rather than letting the rest of the corpus pile up behind it."""
     releases = many_releases(3 * AHEAD_BOUND)
-    previous = ix._Previous(ix.build_index(iter(releases[1:]), workers=1))
+    previous = index_build.Previous(ix.build_index(iter(releases[1:]), workers=1))
     assert most_read_ahead(releases, previous) <= AHEAD_BOUND
 
 
@@ -98,7 +98,7 @@ def test_a_rebuild_with_one_new_release_first_still_reads_only_a_little_ahead():
 ])
 def test_the_fast_definition_search_finds_what_the_pattern_finds(head):
     expected = ix.DEFINED_AS.search(head)
-    got = ix._defined_as(head)
+    got = companies.defined_as(head)
     assert (got and (got.span(), got.groups())) == (expected and (expected.span(), expected.groups()))
 
 
@@ -142,9 +142,9 @@ def test_a_rebuild_with_a_release_twice_builds_what_a_fresh_build_does():
     rebuilt = ix.build_index(again, workers=1, reuse=previous)
     fresh = ix.build_index(again, workers=1)
     assert rebuilt.reused == len(again)
-    assert ix._lead_word_counts(rebuilt.company_facts) == ix._lead_word_counts(fresh.company_facts)
-    counts = ix._WordCounts()
-    counts.add(ix._lead_word_counts(fresh.company_facts))
+    assert companies.lead_word_counts(rebuilt.company_facts) == companies.lead_word_counts(fresh.company_facts)
+    counts = index_runs.WordCounts()
+    counts.add(companies.lead_word_counts(fresh.company_facts))
     assert ix.build_companies(rebuilt.company_facts, counts) == rebuilt.companies == fresh.companies
     for name in ARRAYS[:-2]:
         assert np.array_equal(getattr(rebuilt, name), getattr(fresh, name)), name
@@ -156,7 +156,7 @@ def test_a_lead_word_starting_with_a_digit_is_left_out_of_the_company_words():
     assert sorted(facts.words.split()) == ["acme", "reports", "results"]
 
 
-_SPLIT_BATCH = ix._split_batch
+_SPLIT_BATCH = index_runs.split_batch
 
 
 _DIES_AT = ix.BATCH * ix.IN_PROCESS + 5    # a copy in a batch split by a worker, not by this process
@@ -170,7 +170,7 @@ def _dying_batch(batch):
 
 
 def test_a_worker_that_dies_fails_the_build_instead_of_hanging(monkeypatch, releases):
-    monkeypatch.setattr(ix, "_start_method", lambda: "fork")      # (the children see this module's stand-in)
-    monkeypatch.setattr(ix, "_split_batch", _dying_batch)
+    monkeypatch.setattr(index_build, "start_method", lambda: "fork")      # (the children see this module's stand-in)
+    monkeypatch.setattr(index_build, "split_batch", _dying_batch)
     with pytest.raises(BrokenProcessPool):
         ix.build_index(iter(releases), workers=2)

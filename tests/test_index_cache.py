@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import index as ix
+from bot import index as ix, index_cache
 from bot.answer import answer
-from bot.corpus import load_corpus
+from bot.corpus import fingerprint, load_corpus
 
 SHIPPED = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -83,7 +83,7 @@ def test_an_index_of_another_corpus_is_never_used(corpus, cache, tmp_path):
     ix.open_index(other, cache)
     other_file = only_cache_file(cache)
     # Put the other corpus's index where this corpus's index would be.
-    key = ix.fingerprint(corpus)
+    key = fingerprint(corpus)
     target = cache / f"index-v{ix.INDEX_VERSION}-{ix.code_digest()}-{key}.idx"
     shutil.copy(other_file, target)
     loaded = ix.open_index(corpus, cache)
@@ -158,7 +158,7 @@ def test_a_restart_on_settled_files_does_not_read_the_corpus_again(corpus, cache
     def no_hashing(path):
         raise AssertionError("the corpus was read again")
 
-    monkeypatch.setattr(ix, "fingerprint", no_hashing)
+    monkeypatch.setattr(index_cache, "fingerprint", no_hashing)
     second = ix.open_index(corpus, cache)
     assert second.from_cache and second.index.stats() == first.index.stats()
     (corpus / "zephyr.md").write_text(EXTRA, encoding="utf-8")  # a new file: hashed again, and seen

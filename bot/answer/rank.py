@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import text as tx
 from ..bm25 import top_k
+from ..companies import CORPORATE
 from ..index import ABOUT, BOILERPLATE, CONTACT, Index, LEGAL
 from .question import Bag, Concept, NEGATION, Question, _plain
 from .scope import issuer_words, release_tokens
@@ -254,22 +255,16 @@ OPENING_MARGIN = 0.4
 def dateline_sentence(index: Index, release: int) -> int:
     """The release's dateline sentence ("CITY, Feb. 7, 2025 /PRNewswire/ -- X today announced ..."), after any
     headline block; the first sentence when none is found."""
-    cache = index.__dict__.setdefault("_dateline_sentence", {})
-    found = cache.get(release)
-    if found is None:
-        if len(cache) > 4096:
-            cache.clear()
+    def compute() -> int:
         sentences = index.release_sentences(release)
         start, stop = sentences.start, sentences.stop
-        found = start
         for i in range(start, min(stop, start + 12)):
             sentence = index.sentence(i)
             m = DATELINE.match(sentence)
             if m:  # a bare dateline line: the sentence after it is the summary
-                found = i if len(sentence) - m.end() >= 40 or i + 1 >= stop else i + 1
-                break
-        cache[release] = found
-    return found
+                return i if len(sentence) - m.end() >= 40 or i + 1 >= stop else i + 1
+        return start
+    return index.derived.per_release("dateline_sentence", release, 4096, compute)
 
 
 # "Thomas Ottawa", "Matthew (Matt) Walker", "Eric R. Ball", "Katherine McCabe": a person's first and last name,
@@ -282,8 +277,6 @@ NAME_BEFORE = re.compile(r"([A-Z][\w&'’\-]*)\s+$")
 SPEAKER = re.compile(r"[,”\"]\s*(?:said|says|added|noted|commented|stated|explained)\s+[A-Z][\w.\- ]{0,40}|"
                      r"\b[A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\s+(?:said|says|added|noted)\b")
 MONTHS = frozenset("january february march april may june july august september october november december".split())
-CORPORATE = frozenset("inc corp corporation llc lp ltd limited plc holdings group co company partners capital fund trust "
-                      "bank".split())
 HONORIFICS = frozenset("ceo cfo coo cto mr ms mrs dr".split())
 
 

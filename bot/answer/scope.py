@@ -23,47 +23,30 @@ def company_releases(index: Index, release: int) -> set[int]:
 def one_company(index: Index) -> bool:
     """Whether every release is of one company (a company's own bot): then a question that names none is
     about that company, not one that could be any company's."""
-    cache = index.__dict__
-    if "_one_company" not in cache:
+    def compute() -> bool:
         meta = index.releases.meta
         keys = {company_key(r.company) for r in meta if r.company} - {""}
-        cache["_one_company"] = len(meta) > 0 and (
+        return len(meta) > 0 and (
             len(keys) == 1 or any(len(owners) == len(meta) for owners in index.companies.tickers.values()))
-    return cache["_one_company"]
+    return index.derived.once("one_company", compute)
 
 
 def _release_words(index: Index, release: int) -> frozenset[str]:
     """Unstemmed words of a release's text (for matching company names said in a follow-up)."""
-    cache = index.__dict__.setdefault("_release_words", {})
-    words = cache.get(release)
-    if words is None:   # (a local: another thread may clear the cache meanwhile)
-        if len(cache) > 1024:
-            cache.clear()
-        words = cache[release] = frozenset(tx.words(index.text(release)))
-    return words
+    return index.derived.per_release("release_words", release, 1024, lambda: frozenset(tx.words(index.text(release))))
 
 
 def issuer_words(index: Index, release: int) -> frozenset[str]:
     """The words of the names a release gives its issuer: never news to a "who" question."""
-    cache = index.__dict__.setdefault("_issuer_words", {})
-    words = cache.get(release)
-    if words is None:
-        if len(cache) > 4096:
-            cache.clear()
-        words = cache[release] = frozenset(w for name in issuer_names(index.releases[release]) for w in tx.words(name))
-    return words
+    return index.derived.per_release("issuer_words", release, 4096, lambda: frozenset(
+        w for name in issuer_names(index.releases[release]) for w in tx.words(name)))
 
 
 def release_tokens(index: Index, release: int) -> Bag:
     """Every stem of a release: where a question's focus must be found for an answer to exist. Cached on the
     index it belongs to, so a reloaded index never sees another's tokens."""
-    cache = index.__dict__.setdefault("_release_tokens", {})
-    tokens = cache.get(release)
-    if tokens is None:
-        if len(cache) > 4096:
-            cache.clear()
-        tokens = cache[release] = Bag(tx.analyze(index.releases.meta[release].title + "\n" + index.text(release)))
-    return tokens
+    return index.derived.per_release("release_tokens", release, 4096, lambda: Bag(
+        tx.analyze(index.releases.meta[release].title + "\n" + index.text(release))))
 
 
 def read_in_context(index: Index, question: str, context: Context) -> tuple[Question, list[set[int] | None]]:

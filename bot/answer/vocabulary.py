@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from .. import text as tx
-from ..corpus import EXCHANGES
-from ..index import company_key
+from ..companies import ABBREVIATED, EXCHANGES, NAMED_COMPANY, company_key  # (NAMED_COMPANY: question.py takes it from here)
 
 
 QUESTION_KINDS = [
@@ -100,7 +99,6 @@ STRONG_REASON = re.compile(r"\b(?:due to|because|as a result of|in order to|inte
                            r"intended for|as a condition (?:of|for|to))\b",
                            re.I)
 HEADLINE = re.compile(r"^[^.!?]{0,50}$")
-ABBREVIATED = re.compile(r"\b(?:Inc|Corp|Co|Ltd|LLC|L\.?P|S\.?A|N\.?V|Jr|Sr)\.")
 
 
 def heading(sentence: str) -> bool:
@@ -284,8 +282,5 @@ support switch talk tell think transition treat undergo value waive watch widen"
 DATELINE = re.compile(r"^.{0,160}?(?:\b(?:19|20)\d\d\b|/PRNewswire[^/]*/|\((?:GLOBE NEWSWIRE|BUSINESS WIRE|ACCESS\w*)\))"
                       r".{0,80}?(?:--|—|–| - )\s*", re.S)
 RECENT = re.compile(r"\b(?:latest|most recent|newest|recent|last|current)\b", re.I)
-# "Target Corporation", "Acme Holdings Inc": a name the question gives as a company's, whether or not we know it.
-NAMED_COMPANY = re.compile(r"\b((?:[A-Z][\w&'’\-]*\s+){1,4})(?:Inc|Corp|Corporation|Ltd|Limited|plc|PLC|LLC|"
-                           r"Holdings|Group|Co)\b\.?")
 EXCHANGE_NAMES = frozenset(company_key(m) for m in re.sub(r"\(\?:|\\s\+|\\s\*|[()?\[\]]", " ", EXCHANGES).split("|")
                            if company_key(m)) | {"nasdaq", "nyse", "otc", "otc markets", "tsx", "tsxv", "cse", "asx"}
