@@ -49,13 +49,13 @@ def replay(index, convs):
     """Each turn of the conversations asked in order, with context: (turn, answer, the question as read and the
     scopes searched, or None when the bot did not search)."""
     captured = {}
-    real_search = D._search
+    real_search = D.rules_choice
 
     def spy(ix, q, scopes):
         captured["q"], captured["scopes"] = q, scopes
         return real_search(ix, q, scopes)
 
-    D._search = spy
+    D.rules_choice = spy
     try:
         for conv in convs:
             context = Context()
@@ -65,7 +65,7 @@ def replay(index, convs):
                 context = result.context
                 yield t, result, (captured["q"], captured["scopes"]) if captured else None
     finally:
-        D._search = real_search
+        D.rules_choice = real_search
 
 
 def collect(index, gold_paths):

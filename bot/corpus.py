@@ -284,7 +284,7 @@ def corpus_files(root: Path) -> list[Path]:
                   and p.name.lower() != "readme.md")
 
 
-def _load_file(path: Path):
+def load_file(path: Path):
     """(line, Release or Problem) for each release a file holds or fails to hold."""
     try:
         if path.suffix.lower() == ".jsonl":
@@ -312,7 +312,7 @@ def iter_corpus(root: str | os.PathLike, problems: list[Problem]) -> Iterator[Re
                           "folder of them")
     first_seen: dict[str, str] = {}
     for path in corpus_files(root):
-        for line, got in _load_file(path):
+        for line, got in load_file(path):
             if isinstance(got, Problem):
                 problems.append(got)
                 continue

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .corpus import (Problem, Release, _load_file, corpus_files, extract_metadata)
+from .corpus import (Problem, Release, load_file, corpus_files, extract_metadata)
 
 FIELDS = ("id", "title", "company", "ticker", "exchange", "date", "publisher", "source_url")
 
@@ -37,7 +37,7 @@ class Change:
 def read_releases(path: Path) -> tuple[list[Release], list[Problem]]:
     """The releases a Markdown, text or JSON lines file holds, and what could not be loaded."""
     releases, problems = [], []
-    for _, got in _load_file(path):
+    for _, got in load_file(path):
         (problems if isinstance(got, Problem) else releases).append(got)
     return releases, problems
 

@@ -17,20 +17,20 @@ import datetime as dt
 from .. import spelling
 from ..conversation import Context
 from ..index import Index
-from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, _search, choose, confident, score_of
+from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, rules_choice, choose, confident, score_of
 from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
-from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, _plain, find_companies, question_kind,
+from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, plain_question, find_companies, question_kind,
                        read_question, says_nothing, the_question, unmarked)
 from .quote import LIST_CHARS, tidy, whole_quote
 from .rank import WEIGHTS, Candidate, PassageScores, rank_sentences, shortlist
 from .scope import read_in_context
-from .shape import _graded_shape, _shape_score
+from .shape import graded_shape, shape_score
 from .vocabulary import NAMED_COMPANY, SHAPE_WEIGHT
 
 __all__ = ["Answer", "Answerer", "Alternative", "Candidate", "Citation", "Concept", "CONFIDENT_AMONG", "LIST_CHARS",
            "MIN_COVERAGE", "MIN_SCORE", "NAMED_COMPANY", "NOT_FOUND", "PassageScores", "Question", "SHAPE_WEIGHT",
-           "WEIGHTS", "_graded_shape", "_plain", "_search", "_shape_score", "answer", "asked", "confident",
+           "WEIGHTS", "graded_shape", "plain_question", "rules_choice", "shape_score", "answer", "asked", "confident",
            "find_companies", "people_in", "question_kind", "rank_sentences", "read_in_context", "read_question",
            "shortlist", "whole_quote"]
 

@@ -53,7 +53,7 @@ def confident(q: Question, c: Candidate) -> bool:
     return c.has_focus and support >= MIN_COVERAGE and c.score >= MIN_SCORE
 
 
-def _search(index: Index, q: Question, scopes: list[set[int] | None]) -> tuple[list[Candidate], bool]:
+def rules_choice(index: Index, q: Question, scopes: list[set[int] | None]) -> tuple[list[Candidate], bool]:
     """The candidates of the first scope that has a confident answer among its best few, that answer first."""
     scores = PassageScores(index, q)
     first: list[Candidate] = []
@@ -77,7 +77,7 @@ def choose(index: Index, q: Question, scopes: list[set[int] | None], context, re
         return [], False
     if reader is not None:
         return reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
-    return _search(index, q, scopes)
+    return rules_choice(index, q, scopes)
 
 
 def score_of(c: Candidate, reader) -> float:

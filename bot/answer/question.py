@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from .. import spelling, text as tx
 from ..index import Index, company_key
-from .vocabulary import EXCHANGE_NAMES, FRAME, GENERIC, MEASURES, NAMED_COMPANY, QUESTION_KINDS, RECENT, VERBS, YEAR, _BY_PHRASE, _BY_STEM
+from .vocabulary import EXCHANGE_NAMES, FRAME, GENERIC, MEASURES, NAMED_COMPANY, QUESTION_KINDS, RECENT, VERBS, YEAR, BY_PHRASE, BY_STEM
 
 
 class Bag:
@@ -213,8 +213,8 @@ def concepts_of(words: list[str], index: Index) -> list[Concept]:
     for n in (3, 2):
         for k in range(len(stems) - n + 1):
             key = tuple(stems[k:k + n])
-            if key in _BY_PHRASE and not any(covered[k:k + n]):
-                alts = [key] + [a for g in _BY_PHRASE[key] for a in g if a != key]
+            if key in BY_PHRASE and not any(covered[k:k + n]):
+                alts = [key] + [a for g in BY_PHRASE[key] for a in g if a != key]
                 found.append((k, Concept(" ".join(words[k:k + n]), alts)))
                 covered[k:k + n] = [True] * n
     seen = set()
@@ -222,7 +222,7 @@ def concepts_of(words: list[str], index: Index) -> list[Concept]:
         if covered[k] or s in seen:
             continue
         seen.add(s)
-        alts = [(s,)] + [a for g in _BY_STEM.get(s, []) for a in g if a != (s,)]
+        alts = [(s,)] + [a for g in BY_STEM.get(s, []) for a in g if a != (s,)]
         found.append((k, Concept(words[k], alts)))
     concepts = [c for _, c in sorted(found, key=lambda kc: kc[0])]
     n = index.bm25.corpus_size
@@ -251,7 +251,7 @@ CONTRACTION = re.compile(r"\b(ca|wo|\w+)n['’]t\b", re.I)
 ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.I)
 
 
-def _plain(question: str) -> str:
+def plain_question(question: str) -> str:
     """The question with "didn't" as "did not" (both stop words, never a concept) and "7th" as "7"."""
     question = CONTRACTION.sub(lambda m: {"ca": "can", "wo": "will"}.get(m.group(1).lower(), m.group(1)) + " not", question)
     return ORDINAL.sub(r"\1", question)
@@ -260,7 +260,7 @@ def _plain(question: str) -> str:
 def read_question(index: Index, question: str) -> Question:
     question = the_question(question)
     releases, company_words = find_companies(index, question)
-    content = [w for w in tx.words(_plain(question)) if w not in tx.STOP_WORDS and w not in company_words]
+    content = [w for w in tx.words(plain_question(question)) if w not in tx.STOP_WORDS and w not in company_words]
     concepts = concepts_of(content, index)
     kind = question_kind(question)
     focus = next((c for c in concepts if len(c.alternatives[0]) > 1 or c.alternatives[0][0] not in GENERIC | FRAME | VERBS
@@ -276,5 +276,5 @@ def read_question(index: Index, question: str) -> Question:
                     unknown_company=unknown or unmentioned, unmentioned=unmentioned is not None,
                     wants_recent=bool(RECENT.search(question)),
                     years=YEAR.findall(question), wants_price=bool(re.search(r"\bprice[ds]?\b", question, re.I)),
-                    negated=bool(NEGATION.search(_plain(question))),
+                    negated=bool(NEGATION.search(plain_question(question))),
                     words=set(tx.words(question)))

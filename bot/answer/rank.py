@@ -13,9 +13,9 @@ from .. import text as tx
 from ..bm25 import top_k
 from ..companies import CORPORATE
 from ..index import ABOUT, BOILERPLATE, CONTACT, Index, LEGAL
-from .question import Bag, Concept, NEGATION, Question, _plain
+from .question import Bag, Concept, NEGATION, Question, plain_question
 from .scope import issuer_words, release_tokens
-from .shape import DURATION, FULL_DATE, HOW_LONG, PERIOD, _graded_shape, _new_information
+from .shape import DURATION, FULL_DATE, HOW_LONG, PERIOD, graded_shape, new_information
 from .vocabulary import DATELINE, EXCHANGE_NAMES, FRAME, GENERIC, NOT_NAMES, PRICE, SHAPE_WEIGHT, VERBS, YEAR, heading
 
 
@@ -148,7 +148,7 @@ def _candidate(index: Index, q: Question, passage: "Passage", j: int, *, known: 
     window = Bag.of(passage.sentence_tokens[j - 1] if j else passage.previous_tokens, tokens)
     window_cov = _coverage(q.concepts, window)
     body = DATELINE.sub("", sentence, count=1)
-    shape = _graded_shape(q, body, known)
+    shape = graded_shape(q, body, known)
     if q.agent_of and shape > 0 and q.agent_of.search(sentence):
         shape += SHAPE_WEIGHT["who"][0]  # "who developed X?" - "X, developed by Ameresco"
     has_focus = _focus_found(index, q, passage.release, passage_tokens, window, shape, single_release,
@@ -161,7 +161,7 @@ def _candidate(index: Index, q: Question, passage: "Passage", j: int, *, known: 
     return Candidate(
         sentence=i, score=sum(WEIGHTS[k] * v for k, v in f.items()), coverage=cov,
         window_coverage=window_cov, passage_coverage=passage_cov, has_focus=has_focus,
-        release=int(index.sent_release[i]), informative=_new_information(q.kind, body, q.words),
+        release=int(index.sent_release[i]), informative=new_information(q.kind, body, q.words),
         shape=shape, features=f, global_scope=releases is None,
         rare_found=any(c.weight >= rare and c.found_in(passage_tokens) for c in q.concepts),
         measure_near=q.measure is None or q.measure.found_in(window),
@@ -232,7 +232,7 @@ def _features(q: Question, sentence: str, tokens: Bag, window: Bag, *, kind: int
         "shape": shape,
         "lead": float(lead), "reason_lead": float(reason and lead),
         "price_missing": float(q.wants_price and not PRICE.search(sentence)),
-        "negation": float(q.negated and bool(NEGATION.search(_plain(sentence)))),
+        "negation": float(q.negated and bool(NEGATION.search(plain_question(sentence)))),
         "table": float(sentence.count("|") >= 3),
         "focus_near": float(q.focus is not None and q.focus.found_in(window)),
         "wanted_section": float(wants_kind is not None and kind == wants_kind),

@@ -18,7 +18,7 @@ NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten
                          r"(?:shares?|units?|for every|percent|million|billion)\b)", re.I)
 
 
-def _new_information(kind: str, sentence: str, question_words: set[str]) -> bool:
+def new_information(kind: str, sentence: str, question_words: set[str]) -> bool:
     """An answer says something the question did not: a name, a number or a date it did not give."""
     if kind == "who":
         names = [m.group(0) for m in NAME.finditer(sentence) if m.start() > 0 or len(m.group(0).split()) > 1]
@@ -75,11 +75,11 @@ def _counts(body: str, stems: set[str]) -> bool:
     return False
 
 
-def _graded_shape(q: "Question", body: str, known: set[str]) -> float:
+def graded_shape(q: "Question", body: str, known: set[str]) -> float:
     """The shape of the wanted answer, graded by how specific it is: a full date over a bare year for "when",
     money for "how much is it paying", a named person over a company suffix for "who", a count of the thing
     asked about for "how many"."""
-    shape = _shape_score(q.kind, body, known)
+    shape = shape_score(q.kind, body, known)
     hit = SHAPE_WEIGHT.get(q.kind, (0.1, 0.0))[0]
     if q.kind == "when" and HOW_LONG.search(q.text):
         if DURATION.search(body):
@@ -96,7 +96,7 @@ def _graded_shape(q: "Question", body: str, known: set[str]) -> float:
     return shape
 
 
-def _shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -> float:
+def shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -> float:
     """How much a sentence looks like an answer of the wanted kind; `body` is the sentence without its
     dateline (a dateline's date is no answer)."""
     shape = ANSWER_SHAPES.get(kind)
@@ -104,7 +104,7 @@ def _shape_score(kind: str, body: str, question_words: set[str] = frozenset()) -
         return 0.0
     sentence = body
     hit, miss = SHAPE_WEIGHT.get(kind, (0.1, 0.0))
-    if not shape.search(sentence) or not _new_information(kind, sentence, question_words):
+    if not shape.search(sentence) or not new_information(kind, sentence, question_words):
         return miss
     if kind == "why" and not STRONG_REASON.search(sentence):
         return hit / 3

@@ -240,11 +240,11 @@ def _stems(phrase: str) -> tuple[str, ...]:
 
 
 SYNONYM_GROUPS: list[list[tuple[str, ...]]] = [[_stems(p) for p in g.split("|") if _stems(p)] for g in SYNONYMS]
-_BY_STEM: dict[str, list[list[tuple[str, ...]]]] = {}
-_BY_PHRASE: dict[tuple[str, ...], list[list[tuple[str, ...]]]] = {}
+BY_STEM: dict[str, list[list[tuple[str, ...]]]] = {}
+BY_PHRASE: dict[tuple[str, ...], list[list[tuple[str, ...]]]] = {}
 for _group in SYNONYM_GROUPS:
     for _alt in _group:
-        (_BY_STEM.setdefault(_alt[0], []) if len(_alt) == 1 else _BY_PHRASE.setdefault(_alt, [])).append(_group)
+        (BY_STEM.setdefault(_alt[0], []) if len(_alt) == 1 else BY_PHRASE.setdefault(_alt, [])).append(_group)
 
 GENERIC = frozenset(tx.stem(w) for w in """company companies firm business corporation inc corp share shares stock
 announce announced announcement new plan plans today year said release news update""".split())
