@@ -39,7 +39,7 @@ GROUP_COMMANDS = [("ask", "ask a question about the releases"), ("sources", "the
                   ("unfollow", "stop following a company"), ("new", "forget your conversation with me"),
                   ("help", "how to ask")]
 SHORT_DESCRIPTION = "Answers investors' questions by quoting the press release that answers them, with its source."
-DESCRIPTION = ("I answer investors' questions about companies' press releases ({releases}) by quoting, word for "
+DESCRIPTION = ("I answer investors' questions about companies' press releases ({releases} from {companies}) by quoting, word for "
                "word, the sentence that answers, with its source: company, release, date, publisher and link. "
                "Follow-ups continue from my last answer; /follow a company to hear of its new releases. "
                "When the releases don't say, I say so. No investment advice.")
@@ -131,7 +131,9 @@ async def on_startup(app: Application) -> None:
     # what a new user reads before pressing Start (a failure here is no reason not to serve)
     with contextlib.suppress(TelegramError):
         await app.bot.set_my_short_description(SHORT_DESCRIPTION)
-        await app.bot.set_my_description(DESCRIPTION.format(releases=count(len(svc.index.releases), "release")))
+        companies = {m.company or m.ticker for m in svc.index.releases.meta} - {None, ""}
+        await app.bot.set_my_description(DESCRIPTION.format(releases=count(len(svc.index.releases), "release"),
+                                                            companies=count(len(companies), "company")))
     log.info("@%s serving corpus %s: %d releases", app.bot.username, svc.corpus, len(svc.index.releases))
     svc.watcher = asyncio.create_task(_alerts_then_watch(app, svc.settings.irbot_watch_seconds))
 

@@ -12,7 +12,7 @@ from .render import clip, e, inline_text, link, render_alternative, render_answe
 __all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",
            "UNKNOWN_BUTTON", "SOURCES_PER_PAGE", "VOTED", "VOTE_CHANGED"]
 
-SOURCES_PER_PAGE = 8
+SOURCES_PER_PAGE = 20  # companies a page
 EXPIRED = "This button has expired. Ask the question again and I'll answer it afresh."
 UNKNOWN_BUTTON = "Sorry, I don't recognise that button."
 VOTED = {1: "Thanks! Noted 👍", 0: "Thanks: noted 👎. It goes into the report of what the releases miss."}
@@ -99,25 +99,25 @@ def company_sources(index, asked: str, limit: int = 20) -> str:
 
 
 def sources_page(index, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The releases the bot knows, by company, one page at a time."""
+    """The companies the bot knows (with their ticker, how many releases and the newest one's date), by name,
+    one page at a time; /sources COMPANY lists one company's releases."""
     meta = index.releases.meta
-    releases = sorted(range(len(meta)), key=lambda i: (company_key(meta[i].company or "~"),
-                                                       -(meta[i].date.toordinal() if meta[i].date else 0)))
-    companies = {company_key(r.company) for r in meta if r.company}
-    pages = max(1, -(-len(releases) // SOURCES_PER_PAGE))
+    per: dict[str, list] = {}
+    for r in meta:
+        per.setdefault(company_key(r.company or r.ticker or "") or "~", []).append(r)
+    companies = sorted(per.items(), key=lambda kv: kv[0])
+    pages = max(1, -(-len(companies) // SOURCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    lines = [f"<b>{len(companies)} compan{'ies' if len(companies) != 1 else 'y'}, {len(releases)} "
-             f"release{'s' if len(releases) != 1 else ''}</b> (page {page + 1} of {pages})"]
-    company = None
-    for i in releases[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
-        r = meta[i]
-        if r.company != company:
-            company = r.company
-            lines.append(f"\n<b>{e(r.company or 'Unknown company')}</b>" + (f" ({e(r.ticker)})" if r.ticker else ""))
-        title = e(clip(r.title or r.id, 200))
-        if web_address(r.source_url):
-            title = link(title, r.source_url)
-        lines.append(f"• {title}" + (f", {r.date.isoformat()}" if r.date else ""))
+    lines = [f"<b>{len(companies)} compan{'ies' if len(companies) != 1 else 'y'}, {len(meta)} "
+             f"release{'s' if len(meta) != 1 else ''}</b> (page {page + 1} of {pages}). "
+             "<code>/sources</code> <i>company</i> lists one company's releases.\n"]
+    for _, releases in companies[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
+        newest = max(releases, key=lambda r: r.date.toordinal() if r.date else 0)
+        name = next((r.company for r in releases if r.company), None) or "Unknown company"
+        ticker = next((r.ticker for r in releases if r.ticker), None)
+        lines.append(f"• <b>{e(name)}</b>" + (f" ({e(ticker)})" if ticker else "") +
+                     f": {len(releases)} release{'s' if len(releases) != 1 else ''}" +
+                     (f", newest {newest.date.isoformat()}" if newest.date else ""))
     row = []
     if page > 0:
         row.append(InlineKeyboardButton("◂ Previous", callback_data=f"src:{page - 1}"))

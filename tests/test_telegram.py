@@ -132,7 +132,8 @@ async def test_help_and_sources_paged(api, bot, people, monkeypatch):
     qid = await api.press(alice, sources, "Next")
     await api.callback_answer(qid)
     await api.edited(sources)
-    assert "page 2 of 2" in sources.text and "Fusion" in sources.text and FSN_TITLE in sources.text
+    assert "page 2 of 2" in sources.text and "Fusion (FSN): 1 release, newest 2009-05-29" in sources.text
+    assert FSN_TITLE not in sources.text                  # the companies, not their releases: /sources FSN has those
     assert sources.labels == ["Previous"]
 
 
