@@ -122,7 +122,7 @@ class SQLiteStore:
                          " company TEXT, updated REAL NOT NULL)")
         # Followed companies (never pruned: a follow lasts until unfollowed or the chat goes away), the releases
         # the bot has seen (a release is new once, whatever re-indexes it), and the alerts owed to followers, kept
-        # until sent, so that a restart neither loses nor repeats one.
+        # until sent, so that a restart loses none.
         self._db.execute("CREATE TABLE IF NOT EXISTS follows (chat TEXT NOT NULL, company TEXT NOT NULL,"
                          " name TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (chat, company))")
         self._db.execute("CREATE TABLE IF NOT EXISTS known_releases (release_id TEXT PRIMARY KEY, updated REAL NOT NULL)")
@@ -235,11 +235,25 @@ class SQLiteStore:
 
     def drop_chat(self, chat: str) -> None:
         """A chat that blocked the bot or was deleted: its follows and the alerts owed to it go."""
+        self._in_transaction(("DELETE FROM follows WHERE chat=?", (chat,)),
+                             ("DELETE FROM alerts WHERE chat=? AND sent=0", (chat,)))
+
+    def move_chat(self, old: str, new: str) -> None:
+        """A group that became a supergroup (a new chat id): its follows and the alerts owed to it move along."""
+        self._in_transaction(("UPDATE OR IGNORE follows SET chat=? WHERE chat=?", (new, old)),
+                             ("UPDATE OR IGNORE alerts SET chat=? WHERE chat=?", (new, old)),
+                             ("DELETE FROM follows WHERE chat=?", (old,)), ("DELETE FROM alerts WHERE chat=?", (old,)))
+
+    def _in_transaction(self, *statements) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM follows WHERE chat=?", (chat,))
-            self._db.execute("DELETE FROM alerts WHERE chat=? AND sent=0", (chat,))
-            self._db.execute("COMMIT")
+            try:
+                for sql, args in statements:
+                    self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def queue_alerts(self, release_ids: list[str], companies: dict[str, str]) -> tuple[int, int]:
         """Mark releases as seen, and owe each follower of their company one alert for each release not seen
@@ -268,11 +282,12 @@ class SQLiteStore:
         return (0 if first else len(new)), queued
 
     def pending_alerts(self, chat: str | None = None, limit: int = 1000) -> list[tuple[str, str]]:
-        """(chat, release id) of alerts owed, oldest first; one chat's only when `chat` is given."""
+        """(chat, release id) of alerts owed, oldest first: one chat's when `chat` is given, else every Telegram
+        chat's (numeric ids: the terminal's user, `irbot alerts`, reads its own)."""
         with self._lock:
             if chat is None:
-                return self._db.execute("SELECT chat, release_id FROM alerts WHERE sent=0 ORDER BY updated, rowid"
-                                        " LIMIT ?", (limit,)).fetchall()
+                return self._db.execute("SELECT chat, release_id FROM alerts WHERE sent=0 AND chat NOT GLOB"
+                                        " '*[^0-9-]*' ORDER BY updated, rowid LIMIT ?", (limit,)).fetchall()
             return self._db.execute("SELECT chat, release_id FROM alerts WHERE sent=0 AND chat=? ORDER BY updated,"
                                     " rowid LIMIT ?", (chat, limit)).fetchall()
 
@@ -286,7 +301,9 @@ class SQLiteStore:
         cutoff = time.time() - self.keep_seconds
         with self._lock:
             self._pruned_at = time.monotonic()
-            gone = sum(self._db.execute(f"DELETE FROM {table} WHERE updated < ?", (cutoff,)).rowcount
+            # (an alert is forgotten once sent: one still owed waits for its chat however long it takes)
+            gone = sum(self._db.execute(f"DELETE FROM {table} WHERE updated < ?" + (" AND sent=1" if table == "alerts"
+                                                                                    else ""), (cutoff,)).rowcount
                        for table in self.TABLES)
         if gone:
             log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)

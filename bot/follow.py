@@ -3,10 +3,12 @@ follower gets (the company, the headline, the date, the release's lead sentence 
 
 The state lives in the store (bot.conversation.SQLiteStore: follows, known_releases, alerts); the Telegram layer
 sends what is owed and the terminal prints it (`irbot follow`, `irbot alerts`). A release is news once: when the
-bot first sees its id. Re-indexing it, replacing its text, or a restart is not news.
+bot first sees its id. Re-indexing it, replacing its text, or a restart is not news. An alert is marked sent
+after Telegram took it: a restart loses none, and one sent in the instant before a crash may come twice.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -25,6 +27,25 @@ class Company:
     releases: int
 
 
+def company_of(index: Index, release: int) -> str:
+    """The key a release's company is followed by: its name's; for a release that gives only a ticker, the name
+    the other releases with that ticker give (so "ZFI" alone is still Zephyr Foods)."""
+    meta = index.releases.meta[release]
+    if meta.company:
+        return company_key(meta.company)
+    if meta.ticker:
+        for r in index.companies.tickers.get(meta.ticker.upper(), ()):
+            if index.releases.meta[r].company:
+                return company_key(index.releases.meta[r].company)
+        return company_key(meta.ticker)
+    return ""
+
+
+def button_id(key: str) -> str:
+    """A company key as button data: short (Telegram allows 64 bytes) and exact."""
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
 def companies_named(index: Index, text: str) -> list[Company]:
     """The companies `text` names (a ticker or a name, read as questions read them), most releases first: none,
     one, or several for an ambiguous name ("Golden" when two companies' names start with it)."""
@@ -33,22 +54,36 @@ def companies_named(index: Index, text: str) -> list[Company]:
         return []
     grouped: dict[str, list[int]] = defaultdict(list)
     for r in releases:
-        meta = index.releases.meta[r]
-        grouped[company_key(meta.company or meta.ticker or "")].append(r)
+        grouped[company_of(index, r)].append(r)
     out = []
     for key, rs in grouped.items():
         if not key:
             continue
         newest = max(rs, key=lambda r: (str(index.releases.meta[r].date or ""), r))
         meta = index.releases.meta[newest]
-        out.append(Company(key=key, name=meta.company or meta.ticker, ticker=meta.ticker or "", releases=len(rs)))
+        name = meta.company or next((index.releases.meta[r].company for r in rs if index.releases.meta[r].company),
+                                    meta.ticker)
+        out.append(Company(key=key, name=name, ticker=meta.ticker or "", releases=len(rs)))
     return sorted(out, key=lambda c: (-c.releases, c.name))
 
 
 def queue_new_releases(store, index: Index) -> tuple[int, int]:
     """Owe every follower an alert for each release of the index the store has not seen; (new, queued)."""
     metas = index.releases.meta
-    return store.queue_alerts([m.id for m in metas], {m.id: company_key(m.company or m.ticker or "") for m in metas})
+    return store.queue_alerts([m.id for m in metas], {m.id: company_of(index, r) for r, m in enumerate(metas)})
+
+
+def company_by_button(index: Index, ident: str) -> Company | None:
+    """The company whose button_id is `ident`, among all the index knows."""
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for r in range(len(index.releases.meta)):
+        key = company_of(index, r)
+        if key and button_id(key) == ident:
+            grouped[key].append(r)
+    for key, rs in grouped.items():
+        meta = index.releases.meta[max(rs, key=lambda r: (str(index.releases.meta[r].date or ""), r))]
+        return Company(key=key, name=meta.company or meta.ticker, ticker=meta.ticker or "", releases=len(rs))
+    return None
 
 
 @dataclass

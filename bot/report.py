@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from .companies import company_key
+
 NO_COMPANY = "(no company named)"
 
 
@@ -35,22 +37,29 @@ def _when(ts: float) -> str:
 
 
 def build(unanswered: list[tuple], disliked: list[tuple]) -> list[CompanyReport]:
-    """The store's rows (SQLiteStore.feedback_since) grouped: by company, then by question, counted."""
+    """The store's rows (SQLiteStore.feedback_since) grouped: by company (however its name was spelled, shown
+    as most often spelled), then by question, counted."""
     groups: dict[str, CompanyReport] = {}
     counts, shown, last = Counter(), {}, {}
-    for question, company, when in unanswered:
-        key = (company or NO_COMPANY, "u", _same(question), None)
-        counts[key] += 1
-        shown.setdefault(key, question.strip())
-        last[key] = max(last.get(key, 0.0), when)
-    for question, company, release_id, quote, when in disliked:
-        key = (company or NO_COMPANY, "d", _same(question), (release_id, quote))
+    spellings: dict[str, Counter] = {}
+
+    def company_of(name: str | None) -> str:
+        key = company_key(name) if name else ""
+        if not key:
+            return NO_COMPANY
+        spellings.setdefault(key, Counter())[name.strip()] += 1
+        return key
+    rows = [(company_of(c), "u", q, None, when) for q, c, when in unanswered]
+    rows += [(company_of(c), "d", q, (rid, quote), when) for q, c, rid, quote, when in disliked]
+    for company, kind, question, answer, when in rows:
+        key = (company, kind, _same(question), answer)
         counts[key] += 1
         shown.setdefault(key, question.strip())
         last[key] = max(last.get(key, 0.0), when)
     for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], -last[kv[0]])):
         company, kind, _, answer = key
-        report = groups.setdefault(company, CompanyReport(company))
+        name = spellings[company].most_common(1)[0][0] if company in spellings else NO_COMPANY
+        report = groups.setdefault(company, CompanyReport(name))
         if kind == "u":
             report.unanswered.append({"question": shown[key], "count": n, "last": _when(last[key])})
         else:

@@ -131,6 +131,7 @@ async def on_startup(app: Application) -> None:
     # what a new user reads before pressing Start (a failure here is no reason not to serve)
     with contextlib.suppress(TelegramError):
         await app.bot.set_my_short_description(SHORT_DESCRIPTION)
+    with contextlib.suppress(TelegramError):
         companies = {m.company or m.ticker for m in svc.index.releases.meta} - {None, ""}
         await app.bot.set_my_description(DESCRIPTION.format(releases=count(len(svc.index.releases), "release"),
                                                             companies=count(len(companies), "company")))
@@ -142,12 +143,10 @@ async def _alerts_then_watch(app: Application, every: float) -> None:
     """Alerts owed since the last run (releases added while the bot was down), then the corpus watcher."""
     try:
         await f.send_alerts(app)
-        if every > 0:
-            await f.watch_corpus(app, every)
-    except asyncio.CancelledError:
-        raise
     except Exception:
-        log.exception("alerts stopped")
+        log.exception("sending alerts failed; the watcher tries again")
+    if every > 0:
+        await f.watch_corpus(app, every)
 
 
 async def on_shutdown(app: Application) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from telegram import Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from . import follow
@@ -42,8 +42,8 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
 
 
 def choose_keyboard(companies: list[follow.Company], action: str) -> InlineKeyboardMarkup:
-    buttons = [[InlineKeyboardButton(c.name + (f" ({c.ticker})" if c.ticker else ""),
-                                     callback_data=f"{action}:{c.key}"[:64])] for c in companies[:8]]
+    buttons = [[InlineKeyboardButton(clip(c.name, 60) + (f" ({c.ticker})" if c.ticker else ""),
+                                     callback_data=f"{action}:{follow.button_id(c.key)}")] for c in companies[:30]]
     return InlineKeyboardMarkup(buttons)
 
 
@@ -87,12 +87,11 @@ async def on_follow_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await query.answer()
     chat_id = query.message.chat_id
     if action == "fo":
-        match = [c for c in follow.companies_named(svc.index, key) if c.key.startswith(key)] or \
-                [c for c in follow.companies_named(svc.index, key)]
-        text = followed(svc, chat_id, match[0]) if match else "That company is no longer in my releases."
+        company = follow.company_by_button(svc.index, key)
+        text = followed(svc, chat_id, company) if company else "That company is no longer in my releases."
     else:
         names = dict(svc.store.following(str(chat_id)))
-        full = next((k for k in names if k.startswith(key)), None)
+        full = next((k for k in names if follow.button_id(k) == key), None)
         text = (f"No longer following <b>{e(names[full])}</b>" if full and svc.store.unfollow(str(chat_id), full)
                 else "This chat does not follow that company.")
     with contextlib.suppress(BadRequest):
@@ -145,12 +144,12 @@ def alert_message(a: follow.Alert) -> tuple[str, InlineKeyboardMarkup]:
     return text, markup
 
 
-async def send_alerts(app: Application) -> int:
+async def send_alerts(app: Application, queue: bool = True) -> int:
     """Queue the alerts for releases not seen before, then send every alert owed; how many were sent. A chat
     that blocked the bot (or removed it) loses its follows; one that fails otherwise is tried again next time."""
     svc: Service = app.bot_data["irbot"]
     async with svc.alerting:  # one sender at a time: start-up, /reload and the watcher may all ask
-        new, queued = follow.queue_new_releases(svc.store, svc.index)
+        new, queued = follow.queue_new_releases(svc.store, svc.index) if queue else (0, 0)
         if new:
             log.info("%s, %d alert(s) to send", count(new, "new release"), queued)
         sent = 0
@@ -167,9 +166,16 @@ async def send_alerts(app: Application) -> int:
                     log.info("chat %s blocked the bot or removed it: its follows end", a.chat)
                     svc.store.drop_chat(a.chat)
                     continue
-                except (BadRequest, ValueError) as err:  # a chat that no longer exists
-                    log.info("chat %s cannot be written to (%s): its follows end", a.chat, err)
-                    svc.store.drop_chat(a.chat)
+                except ChatMigrated as err:  # a group became a supergroup: its follows go with it
+                    svc.store.move_chat(a.chat, str(err.new_chat_id))
+                    continue
+                except BadRequest as err:
+                    if "chat not found" in str(err).lower():
+                        log.info("chat %s no longer exists: its follows end", a.chat)
+                        svc.store.drop_chat(a.chat)
+                    else:  # this one message cannot go (rights, a closed topic ...): the follows stay
+                        log.warning("alert to chat %s refused (%s): skipped", a.chat, err)
+                        svc.store.alert_sent(a.chat, a.release_id)
                     continue
                 except TelegramError as err:
                     log.warning("alert to chat %s not sent, kept for later: %s", a.chat, err)
@@ -194,8 +200,13 @@ async def watch_corpus(app: Application, every: float) -> None:
         except Exception as err:  # a corpus in the middle of being rewritten: next time
             log.warning("corpus watcher: %s", err)
             continue
-        if loaded is not svc.loaded:
+        changed = loaded is not svc.loaded
+        if changed:
             svc.loaded = loaded
             svc.answerer.index = loaded.index
             log.info("corpus changed: %s", count(len(loaded.index.releases), "release"))
-            await send_alerts(app)
+        try:
+            if changed or svc.store.pending_alerts(limit=1):  # new releases, or alerts an earlier try could not send
+                await send_alerts(app, queue=changed)
+        except Exception:  # a locked state file, say: the watcher goes on, and so do the alerts next time
+            log.exception("sending alerts failed; trying again in %g s", every)

@@ -209,14 +209,14 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = service(context)
     message = update.effective_message
     payload = context.args[0] if context.args else ""
-    question = svc.shared_question(payload) if payload else None
-    if question and private(message.chat):
+    question = svc.shared_question(payload) if payload and private(message.chat) else None
+    if question:
         async def reply(text, reply_markup):
             return await message.reply_text(text, reply_markup=reply_markup)
         await post_answer(svc, conversation_of(message), question, reply)
         return
     text, markup = start_text(len(svc.index.releases), await svc.examples())
-    if payload.startswith("s_"):
+    if payload.startswith("s_") and private(message.chat):
         text = "That shared answer has expired; ask its question again. " + text
     await message.reply_text(text, reply_markup=markup)
 
@@ -306,8 +306,8 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
     await update.effective_message.reply_text(f"Reloaded: {count(len(loaded.index.releases), 'release')}{e(skipped)}.")
-    from .telegram_follow import send_alerts
-    await send_alerts(context.application)
+    from .telegram_follow import send_alerts  # (alerts go out on their own: this chat is not held up)
+    context.application.create_task(send_alerts(context.application))
 
 
 # --- inline mode -------------------------------------------------------------------------------------------------

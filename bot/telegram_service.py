@@ -4,6 +4,7 @@ counters, and the example questions of /start. Also who is asking: the conversat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import secrets
 import time
@@ -91,8 +92,9 @@ class Service:
         return self.store.get_setting(f"asked:{chat_id}:{question_id}")
 
     def share_link(self, username: str, question: str) -> str:
-        """https://t.me/<bot>?start=s_<key>: opens the bot on `question`, answered (kept IRBOT_KEEP_DAYS)."""
-        key = new_key()
+        """https://t.me/<bot>?start=s_<key>: opens the bot on `question`, answered (kept IRBOT_KEEP_DAYS). The key
+        is the question's own, so asking again (every pause of an inline query) writes no new row."""
+        key = hashlib.blake2b(" ".join(question.split()).encode(), digest_size=9).hexdigest()[:12]
         self.store.put_setting(f"share:{key}", question)
         return f"https://t.me/{username}?start=s_{key}"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from .companies import company_key
-from .render import clip, e, inline_text, link, render_alternative, render_answer, render_context, web_address
+from .render import clip, e, fits, inline_text, link, render_alternative, render_answer, render_context, web_address
 
 __all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",
            "UNKNOWN_BUTTON", "SOURCES_PER_PAGE", "VOTED", "VOTE_CHANGED"]
@@ -75,25 +75,30 @@ def start_text(releases: int, examples: list[str]) -> tuple[str, InlineKeyboardM
 
 
 def company_sources(index, asked: str, limit: int = 20) -> str:
-    """/sources FSN: the releases of the company (or companies) named, newest first."""
-    from .follow import companies_named
+    """/sources FSN: the releases of the company (or companies) named, newest first, as many as one message holds."""
+    from .follow import company_of, companies_named
     found = companies_named(index, asked)
     if not found:
         return f"I have no releases from a company called <i>{e(clip(asked, 100))}</i>. /sources lists the companies."
     meta = index.releases.meta
-    lines = []
+    lines: list[str] = []
     for c in found[:3]:
-        mine = sorted((r for r in range(len(meta)) if company_key(meta[r].company or meta[r].ticker or "") == c.key),
+        mine = sorted((r for r in range(len(meta)) if company_of(index, r) == c.key),
                       key=lambda r: (meta[r].date.toordinal() if meta[r].date else 0, r), reverse=True)
         lines.append(f"<b>{e(c.name)}</b>" + (f" ({e(c.ticker)})" if c.ticker else "") +
                      f": {c.releases} release{'s' if c.releases != 1 else ''}")
+        shown = 0
         for r in mine[:limit]:
             title = e(clip(meta[r].title or meta[r].id, 200))
             if web_address(meta[r].source_url):
                 title = link(title, meta[r].source_url)
-            lines.append(f"• {title}" + (f", {meta[r].date.isoformat()}" if meta[r].date else ""))
-        if len(mine) > limit:
-            lines.append(f"… and {len(mine) - limit} older")
+            line = f"• {title}" + (f", {meta[r].date.isoformat()}" if meta[r].date else "")
+            if not fits("\n".join(lines + [line, "… and 99999 older", ""])):
+                break
+            lines.append(line)
+            shown += 1
+        if len(mine) > shown:
+            lines.append(f"… and {len(mine) - shown} older")
         lines.append("")
     return "\n".join(lines).strip()
 

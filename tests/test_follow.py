@@ -96,3 +96,34 @@ def test_a_ticker_is_its_company_and_an_unknown_name_none(corpus):
     index = build_index(load_corpus(corpus), workers=1)
     assert [c.name for c in companies_named(index, "FSN")] == ["Fusion"]
     assert companies_named(index, "Acme Rockets") == []
+
+
+def test_the_bots_sender_leaves_the_terminal_users_alerts_to_irbot_alerts(corpus, tmp_path):
+    store = SQLiteStore(tmp_path / "bot.sqlite3")
+    index = build_index(load_corpus(corpus), workers=1)
+    queue_new_releases(store, index)
+    (zephyr,) = companies_named(index, "ZFI")
+    store.follow("terminal", zephyr.key, zephyr.name)
+    store.follow("-1001234", zephyr.key, zephyr.name)
+    second_zephyr_release(corpus)
+    assert queue_new_releases(store, build_index(load_corpus(corpus), workers=1)) == (1, 2)
+    assert store.pending_alerts() == [("-1001234", "zephyr-2024-09-09")]          # what Telegram is sent
+    assert store.pending_alerts("terminal") == [("terminal", "zephyr-2024-09-09")]  # what irbot alerts shows
+
+
+def test_a_company_button_names_exactly_one_company_when_one_name_starts_another(tmp_path):
+    import json
+    from bot.follow import button_id, company_by_button
+    rows = [{"id": "g1", "title": "Golden Inc. drills", "company": "Golden Inc.", "ticker": "GLD",
+             "text": "Golden Inc. (NYSE: GLD) drilled a hole."},
+            {"id": "g2", "title": "Golden Minerals mines", "company": "Golden Minerals Corp", "ticker": "AUMN",
+             "text": "Golden Minerals Corp (NYSE: AUMN) mined gold."},
+            {"id": "g3", "title": "Golden Minerals mines more", "company": "Golden Minerals Corp", "ticker": "AUMN",
+             "text": "Golden Minerals Corp (NYSE: AUMN) mined more gold."}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    index = build_index(load_corpus(tmp_path), workers=1)
+    found = companies_named(index, "Golden")
+    assert [c.name for c in found] == ["Golden Minerals Corp", "Golden Inc."]
+    for c in found:
+        assert company_by_button(index, button_id(c.key)).name == c.name
+        assert len(f"fo:{button_id(c.key)}".encode()) <= 64

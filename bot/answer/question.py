@@ -193,15 +193,23 @@ def unknown_company(index: Index, question: str, company_words: set[str]) -> str
 CAPITALISED_RUN = re.compile(r"[A-Z][\w&'’\-]*(?:\s+[A-Z][\w&'’\-]*)*")
 
 
+MONTH_SHORT = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
 def unmentioned_name(index: Index, question: str, names: list[Concept]) -> str | None:
-    """A name the question gives ("Acme Rockets", "John Smith") that no release mentions in any form: whatever it
-    asks about that name, the releases cannot say, and a sentence about something else would pass for an answer."""
-    for c in names:
-        if all(any(index.bm25.df_of(index.vocabulary.get(s, -1)) == 0 for s in alt) for alt in c.alternatives):
-            for m in CAPITALISED_RUN.finditer(question):
-                if c.word in m.group(0).lower().split() or c.word in tx.words(m.group(0)):
-                    return re.sub(r"['’]s?$", "", m.group(0))
-            return c.word
+    """A name the question gives that no release mentions in any form ("Acme Rockets", "John Smith"): whatever
+    it asks about that name, the releases cannot say, and a sentence about something else would pass for an
+    answer. A name of several words counts when none of them is in any release; a single word only when it is
+    no English word or abbreviation either ("Board", "Sept", "Mars" are words, not names)."""
+    absent = {c.word for c in names
+              if all(any(index.bm25.df_of(index.vocabulary.get(s, -1)) == 0 for s in alt) for alt in c.alternatives)}
+    if not absent:
+        return None
+    for m in CAPITALISED_RUN.finditer(question):
+        words = [w for w in tx.words(m.group(0)) if w not in tx.STOP_WORDS]
+        if len(words) >= 2 and all(w in absent for w in words) or len(words) == 1 and words[0] in absent and \
+                len(words[0]) >= 4 and words[0] not in MONTH_SHORT and words[0] not in spelling.english():
+            return re.sub(r"['’]s?$", "", m.group(0))
     return None
 
 
