@@ -176,7 +176,7 @@ def cmd_run(args) -> int:
         settings = load_settings(**overrides)
         install_redaction(settings.token())
         logging.getLogger().setLevel(log_level("INFO"))
-        new_state = _new_files(Path(settings.irbot_state))
+        new_state = [] if "://" in settings.irbot_state else _new_files(Path(settings.irbot_state))
         app = build_application(settings)
         asyncio.run(check_token(settings))
     except (SettingsError, StateError) as e:

@@ -36,9 +36,9 @@ LOCAL_CHAT = "terminal"  # the chat id under which the terminal's user follows c
 
 def _state_store(args):
     """The bot's state database (--state, or IRBOT_STATE as irbot run uses it), made if missing."""
-    from .conversation import SQLiteStore
+    from .store import open_store
     from .settings import load_settings
-    return SQLiteStore(Path(args.state or load_settings().irbot_state))
+    return open_store(args.state or load_settings().irbot_state)
 
 
 def cmd_follow(args) -> int:
@@ -118,7 +118,8 @@ def cmd_report(args) -> int:
     import time
 
     from . import report
-    from .conversation import SQLiteStore, StateError
+    from .conversation import StateError
+    from .store import open_store
     from .settings import SettingsError, load_settings
     try:
         since = dt.date.fromisoformat(args.since) if args.since else dt.date.today() - dt.timedelta(days=30)
@@ -126,16 +127,16 @@ def cmd_report(args) -> int:
         print(f"irbot: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return 2
     try:
-        state = Path(args.state or load_settings().irbot_state)
+        state = str(args.state or load_settings().irbot_state)
     except SettingsError as e:
         print(f"irbot: {e}", file=sys.stderr)
         return 2
-    if not state.is_file():
+    if "://" not in state and not Path(state).is_file():
         print(f"irbot: {state}: no state database (irbot run writes it; IRBOT_STATE or --state says where)",
               file=sys.stderr)
         return 2
     try:
-        store = SQLiteStore(state, keep_days=float("inf"))
+        store = open_store(state, keep_days=float("inf"))
     except StateError as e:
         print(f"irbot: {e}", file=sys.stderr)
         return 2

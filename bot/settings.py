@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     irbot_corpus: str | None = None
     irbot_cache: str | None = None
-    irbot_state: Path = Path("irbot-state.sqlite3")
+    irbot_state: str = "irbot-state.sqlite3"   # a SQLite file, or postgresql://... (bot.conversation.open_store)
     # Days a conversation's context, and an answer's buttons, are kept after they were last written.
     irbot_keep_days: float = Field(30.0, gt=0)
     # Users who may use /reload and /stats (comma-separated Telegram user ids).
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     irbot_reader: bool = True
     # Seconds between looks at the corpus for changed release files (then served, and alerts sent); 0: never.
     irbot_watch_seconds: float = Field(30.0, ge=0)
+
+    @field_validator("irbot_state", mode="before")
+    @classmethod
+    def _state(cls, value):
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("irbot_admin_ids", "irbot_allowed_chats", mode="before")
     @classmethod

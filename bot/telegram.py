@@ -17,7 +17,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler,
 
 from . import telegram_follow as f, telegram_handlers as h
 from .answer import Answerer
-from .conversation import SQLiteStore
+from .store import open_store
 from .render import count
 from .index import open_index
 from .settings import Settings, SettingsError, default_corpus
@@ -106,7 +106,7 @@ def build_service(settings: Settings, index=None) -> Service:
     The example questions of /start are worked out when first shown, not here."""
     corpus = settings.irbot_corpus or default_corpus()
     # first: a foreign state file is reported before any indexing
-    store = SQLiteStore(settings.irbot_state, keep_days=settings.irbot_keep_days)
+    store = open_store(settings.irbot_state, keep_days=settings.irbot_keep_days)
     loaded = None
     if index is None:
         try:

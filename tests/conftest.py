@@ -149,3 +149,17 @@ async def api():
     server = await BotAPI().start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (tests/pgserver.py); skipped, saying why, where it cannot run, except
+    where IRBOT_REQUIRE_POSTGRES=1 (.ci/run, which installs it)."""
+    from pgserver import PostgresServer, binaries
+    if binaries() is None:
+        if os.environ.get("IRBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("IRBOT_REQUIRE_POSTGRES=1 but PostgreSQL is not installed")
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; .ci/run does)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
