@@ -202,8 +202,7 @@ async def watch_corpus(app: Application, every: float) -> None:
             continue
         changed = loaded is not svc.loaded
         if changed:
-            svc.loaded = loaded
-            svc.answerer.index = loaded.index
+            svc.serve(loaded)
             log.info("corpus changed: %s", count(len(loaded.index.releases), "release"))
         try:
             if changed or svc.store.pending_alerts(limit=1):  # new releases, or alerts an earlier try could not send

@@ -300,9 +300,7 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if loaded is svc.loaded:  # no release file changed since the last load: nothing to do
         await update.effective_message.reply_text(f"No change: {count(len(loaded.index.releases), 'release')}.")
         return
-    svc.loaded = loaded
-    svc.answerer.index = loaded.index  # questions in flight keep the index they started with
-    svc.examples_for = None            # (worked out anew for the new index when next shown; the old one is let go)
+    svc.serve(loaded)
     log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
     skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
     await update.effective_message.reply_text(f"Reloaded: {count(len(loaded.index.releases), 'release')}{e(skipped)}.")

@@ -73,6 +73,14 @@ class Service:
         return examples[0][0].lower() + examples[0][1:] if examples else "what did the company announce?"
 
     # answers shown in chats, by key; which message shows which answer; which answer replied to which question
+    def serve(self, loaded: Loaded) -> None:
+        """Answer from the corpus as `loaded` now holds it (/reload, the corpus watcher). Questions in flight keep
+        the index they started with; the /start examples are worked out anew when next shown (the old index is
+        let go)."""
+        self.loaded = loaded
+        self.answerer.index = loaded.index
+        self.examples_for = None
+
     def save_answer(self, key: str, record: dict) -> None:
         self.store.put_setting(f"answer:{key}", record)
 
