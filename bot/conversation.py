@@ -52,12 +52,42 @@ class StateError(Exception):
     """The state file is not a database this bot wrote."""
 
 
-class SQLiteStore:
+class Pruning:
+    """What both stores (SQLiteStore here, bot.store_pg.PostgresStore) forget, and when: the rows of TABLES not
+    written for `keep_days`, on opening and hourly while running. Each store runs the deletes its own way
+    (`_delete`)."""
+
+    PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
+    TABLES = ("contexts", "settings", "feedback", "unanswered", "alerts")  # each row with when it was last written ("updated")
+    keep_seconds: float
+    _pruned_at: float = 0.0
+
+    @staticmethod
+    def stale(table: str, placeholder: str) -> str:
+        """The DELETE for `table`'s rows written before the cutoff (an alert only once sent: one still owed waits
+        for its chat however long it takes)."""
+        return f"DELETE FROM {table} WHERE updated < {placeholder}" + (" AND sent=1" if table == "alerts" else "")
+
+    def _delete(self, cutoff: float) -> int:
+        raise NotImplementedError
+
+    def prune(self) -> int:
+        """Forget contexts and records not written for `keep_days`; how many rows went."""
+        self._pruned_at = time.monotonic()
+        gone = self._delete(time.time() - self.keep_seconds)
+        if gone:
+            log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)
+        return gone
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at >= self.PRUNE_EVERY:
+            self.prune()
+
+
+class SQLiteStore(Pruning):
     """Conversation contexts (and small per-chat settings) in one SQLite file that survives restarts."""
 
     SCHEMA_VERSION = 3  # 2: settings rows carry when they were written, so they can be pruned; 3: feedback
-    PRUNE_EVERY = 3600.0  # seconds between prunes while running (and one when opened)
-    TABLES = ("contexts", "settings", "feedback", "unanswered", "alerts")  # each row with when it was last written ("updated")
 
     def __init__(self, path: str | os.PathLike, keep_days: float = 30.0):
         self.path = Path(path)
@@ -296,22 +326,9 @@ class SQLiteStore:
             self._db.execute("UPDATE alerts SET sent=1, updated=? WHERE chat=? AND release_id=?",
                              (time.time(), chat, release_id))
 
-    def prune(self) -> int:
-        """Forget contexts and records not written for `keep_days`; how many rows went."""
-        cutoff = time.time() - self.keep_seconds
+    def _delete(self, cutoff: float) -> int:
         with self._lock:
-            self._pruned_at = time.monotonic()
-            # (an alert is forgotten once sent: one still owed waits for its chat however long it takes)
-            gone = sum(self._db.execute(f"DELETE FROM {table} WHERE updated < ?" + (" AND sent=1" if table == "alerts"
-                                                                                    else ""), (cutoff,)).rowcount
-                       for table in self.TABLES)
-        if gone:
-            log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)
-        return gone
-
-    def _prune_now_and_then(self) -> None:
-        if time.monotonic() - self._pruned_at >= self.PRUNE_EVERY:
-            self.prune()
+            return sum(self._db.execute(self.stale(table, "?"), (cutoff,)).rowcount for table in self.TABLES)
 
     def close(self) -> None:
         with self._lock:

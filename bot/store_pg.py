@@ -13,7 +13,7 @@ import time
 
 from pydantic import ValidationError
 
-from .conversation import Context, StateError
+from .conversation import Context, Pruning, StateError
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +36,16 @@ SCHEMA = [
      for t in ("contexts", "settings", "feedback", "unanswered", "alerts")]
 
 
-class PostgresStore:
+class PostgresStore(Pruning):
     """SQLiteStore's interface over a PostgreSQL database (see bot.conversation.SQLiteStore for what each keeps)."""
 
     SCHEMA_VERSION = 3
-    PRUNE_EVERY = 3600.0
-    TABLES = ("contexts", "settings", "feedback", "unanswered", "alerts")
 
     def __init__(self, url: str, keep_days: float = 30.0, pool_size: int = 4):
         from psycopg_pool import ConnectionPool
         import psycopg
         self.url = url
         self.keep_seconds = keep_days * 86400.0
-        self._pruned_at = 0.0
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, timeout=10,
                                         kwargs={"autocommit": False})
@@ -195,19 +192,9 @@ class PostgresStore:
 
     # --- keeping it small ------------------------------------------------------------------------------------
 
-    def prune(self) -> int:
-        cutoff = time.time() - self.keep_seconds
-        self._pruned_at = time.monotonic()
+    def _delete(self, cutoff: float) -> int:
         with self._pool.connection() as db:
-            gone = sum(db.execute(f"DELETE FROM {t} WHERE updated < %s" + (" AND sent=1" if t == "alerts" else ""),
-                                  (cutoff,)).rowcount for t in self.TABLES)
-        if gone:
-            log.info("state: forgot %d records not written for %g days", gone, self.keep_seconds / 86400)
-        return gone
-
-    def _prune_now_and_then(self) -> None:
-        if time.monotonic() - self._pruned_at >= self.PRUNE_EVERY:
-            self.prune()
+            return sum(db.execute(self.stale(t, "%s"), (cutoff,)).rowcount for t in self.TABLES)
 
     def close(self) -> None:
         self._pool.close()
