@@ -35,21 +35,22 @@ LOCAL_CHAT = "terminal"  # the chat id under which the terminal's user follows c
 
 
 def _state_store(args):
-    """The bot's state database (--state, or IRBOT_STATE as irbot run uses it), made if missing."""
+    """The bot's state database (--state, or IRBOT_STATE as irbot run uses it), made if missing; None when it
+    cannot be opened, said on stderr."""
+    from .conversation import StateError
+    from .settings import SettingsError, load_settings
     from .store import open_store
-    from .settings import load_settings
-    return open_store(args.state or load_settings().irbot_state)
+    try:
+        return open_store(args.state or load_settings().irbot_state)
+    except (SettingsError, StateError) as e:
+        print(f"irbot: {e}", file=sys.stderr)
+        return None
 
 
 def cmd_follow(args) -> int:
     """Follow a company in the terminal (alerts then show its new releases), stop, or list what is followed."""
     from . import follow
-    from .conversation import StateError
-    from .settings import SettingsError
-    try:
-        store = _state_store(args)
-    except (SettingsError, StateError) as e:
-        print(f"irbot: {e}", file=sys.stderr)
+    if (store := _state_store(args)) is None:
         return 2
     try:
         name = " ".join(args.company).strip()
@@ -87,13 +88,8 @@ def cmd_follow(args) -> int:
 def cmd_alerts(args) -> int:
     """The alerts the terminal's user is owed: new releases of the companies they follow (then marked seen)."""
     from . import follow
-    from .conversation import StateError
     from .render import citation_line
-    from .settings import SettingsError
-    try:
-        store = _state_store(args)
-    except (SettingsError, StateError) as e:
-        print(f"irbot: {e}", file=sys.stderr)
+    if (store := _state_store(args)) is None:
         return 2
     try:
         if not store.following(LOCAL_CHAT):
