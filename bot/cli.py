@@ -114,22 +114,23 @@ def cmd_chat(args) -> int:
 
 def sources_text(index, company: str = "", limit: int = 40) -> str:
     """/sources: the companies and how many releases each (most first); with a company, its releases."""
-    from .answer import find_companies
-    from .render import citation_line
     from .answer.models import cite
+    from .follow import companies_in, companies_named
+    from .render import citation_line
     if company:
-        releases, _ = find_companies(index, company)
-        if not releases:
+        found = companies_named(index, company)
+        if not found:
             return f"No company called {company!r} in these releases; /sources lists them."
-        newest = sorted(releases, key=lambda r: (str(index.releases.meta[r].date or ""), r), reverse=True)
+        newest = sorted((r for c in found for r in c.ids), key=lambda r: (str(index.releases.meta[r].date or ""), r),
+                        reverse=True)
         lines = [f"  {citation_line(cite(index, r))}" for r in newest[:limit]]
         more = [f"  ... and {len(newest) - limit} older"] if len(newest) > limit else []
         return "\n".join([count(len(newest), "release") + ":"] + lines + more)
-    from collections import Counter
-    per = Counter((m.company or "Unknown company") for m in index.releases.meta)
-    lines = [f"  {name} ({n})" for name, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
-    more = [f"  ... and {len(per) - limit} more: /sources COMPANY lists one's releases"] if len(per) > limit else []
-    return "\n".join([f"{count(len(per), 'company')}, {count(len(index.releases), 'release')}:"] + lines + more)
+    companies = companies_in(index, range(len(index.releases.meta)), unknown="Unknown company")
+    lines = [f"  {c.name} ({c.releases})" for c in companies[:limit]]
+    more = [f"  ... and {len(companies) - limit} more: /sources COMPANY lists one's releases"] \
+        if len(companies) > limit else []
+    return "\n".join([f"{count(len(companies), 'company')}, {count(len(index.releases), 'release')}:"] + lines + more)
 
 
 def cmd_index(args) -> int:

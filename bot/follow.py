@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .answer import find_companies
 from .answer.models import Citation, cite
@@ -25,6 +25,8 @@ class Company:
     name: str
     ticker: str
     releases: int
+    ids: list[int] = field(default_factory=list)   # its releases in the index, newest first
+    newest: str = ""                                # the newest one's date (ISO), when it has one
 
 
 def company_of(index: Index, release: int) -> str:
@@ -46,25 +48,30 @@ def button_id(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+def companies_in(index: Index, releases, unknown: str = "") -> list[Company]:
+    """The companies of `releases` (release numbers), most releases first; releases that name no company at all
+    make one called `unknown` when it is given, and are left out otherwise."""
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for r in releases:
+        grouped[company_of(index, r)].append(r)
+    meta = index.releases.meta
+    out = []
+    for key, rs in grouped.items():
+        if not key and not unknown:
+            continue
+        rs.sort(key=lambda r: (str(meta[r].date or ""), r), reverse=True)
+        newest = meta[rs[0]]
+        name = newest.company or next((meta[r].company for r in rs if meta[r].company), newest.ticker) or unknown
+        out.append(Company(key=key, name=name, ticker=next((meta[r].ticker for r in rs if meta[r].ticker), ""),
+                           releases=len(rs), ids=rs, newest=newest.date.isoformat() if newest.date else ""))
+    return sorted(out, key=lambda c: (-c.releases, c.name))
+
+
 def companies_named(index: Index, text: str) -> list[Company]:
     """The companies `text` names (a ticker or a name, read as questions read them), most releases first: none,
     one, or several for an ambiguous name ("Golden" when two companies' names start with it)."""
     releases, _ = find_companies(index, text)
-    if not releases:
-        return []
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for r in releases:
-        grouped[company_of(index, r)].append(r)
-    out = []
-    for key, rs in grouped.items():
-        if not key:
-            continue
-        newest = max(rs, key=lambda r: (str(index.releases.meta[r].date or ""), r))
-        meta = index.releases.meta[newest]
-        name = meta.company or next((index.releases.meta[r].company for r in rs if index.releases.meta[r].company),
-                                    meta.ticker)
-        out.append(Company(key=key, name=name, ticker=meta.ticker or "", releases=len(rs)))
-    return sorted(out, key=lambda c: (-c.releases, c.name))
+    return companies_in(index, releases) if releases else []
 
 
 def queue_new_releases(store, index: Index) -> tuple[int, int]:
@@ -75,15 +82,7 @@ def queue_new_releases(store, index: Index) -> tuple[int, int]:
 
 def company_by_button(index: Index, ident: str) -> Company | None:
     """The company whose button_id is `ident`, among all the index knows."""
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for r in range(len(index.releases.meta)):
-        key = company_of(index, r)
-        if key and button_id(key) == ident:
-            grouped[key].append(r)
-    for key, rs in grouped.items():
-        meta = index.releases.meta[max(rs, key=lambda r: (str(index.releases.meta[r].date or ""), r))]
-        return Company(key=key, name=meta.company or meta.ticker, ticker=meta.ticker or "", releases=len(rs))
-    return None
+    return next((c for c in companies_in(index, range(len(index.releases.meta))) if button_id(c.key) == ident), None)
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from .companies import company_key
 from .render import clip, e, fits, inline_text, link, render_alternative, render_answer, render_context, web_address
 
 __all__ = ["render_view", "answer_keyboard", "sources_page", "inline_text", "render_answer", "HELP", "EXPIRED",
@@ -76,15 +75,14 @@ def start_text(releases: int, examples: list[str]) -> tuple[str, InlineKeyboardM
 
 def company_sources(index, asked: str, limit: int = 20) -> str:
     """/sources FSN: the releases of the company (or companies) named, newest first, as many as one message holds."""
-    from .follow import company_of, companies_named
+    from .follow import companies_named
     found = companies_named(index, asked)
     if not found:
         return f"I have no releases from a company called <i>{e(clip(asked, 100))}</i>. /sources lists the companies."
     meta = index.releases.meta
     lines: list[str] = []
     for c in found[:3]:
-        mine = sorted((r for r in range(len(meta)) if company_of(index, r) == c.key),
-                      key=lambda r: (meta[r].date.toordinal() if meta[r].date else 0, r), reverse=True)
+        mine = c.ids
         lines.append(f"<b>{e(c.name)}</b>" + (f" ({e(c.ticker)})" if c.ticker else "") +
                      f": {c.releases} release{'s' if c.releases != 1 else ''}")
         shown = 0
@@ -106,23 +104,18 @@ def company_sources(index, asked: str, limit: int = 20) -> str:
 def sources_page(index, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     """The companies the bot knows (with their ticker, how many releases and the newest one's date), by name,
     one page at a time; /sources COMPANY lists one company's releases."""
+    from .follow import companies_in
     meta = index.releases.meta
-    per: dict[str, list] = {}
-    for r in meta:
-        per.setdefault(company_key(r.company or r.ticker or "") or "~", []).append(r)
-    companies = sorted(per.items(), key=lambda kv: kv[0])
+    companies = sorted(companies_in(index, range(len(meta)), unknown="Unknown company"), key=lambda c: c.key or "~")
     pages = max(1, -(-len(companies) // SOURCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     lines = [f"<b>{len(companies)} compan{'ies' if len(companies) != 1 else 'y'}, {len(meta)} "
              f"release{'s' if len(meta) != 1 else ''}</b> (page {page + 1} of {pages}). "
              "<code>/sources</code> <i>company</i> lists one company's releases.\n"]
-    for _, releases in companies[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
-        newest = max(releases, key=lambda r: r.date.toordinal() if r.date else 0)
-        name = next((r.company for r in releases if r.company), None) or "Unknown company"
-        ticker = next((r.ticker for r in releases if r.ticker), None)
-        lines.append(f"• <b>{e(name)}</b>" + (f" ({e(ticker)})" if ticker else "") +
-                     f": {len(releases)} release{'s' if len(releases) != 1 else ''}" +
-                     (f", newest {newest.date.isoformat()}" if newest.date else ""))
+    for c in companies[page * SOURCES_PER_PAGE:(page + 1) * SOURCES_PER_PAGE]:
+        lines.append(f"• <b>{e(c.name)}</b>" + (f" ({e(c.ticker)})" if c.ticker else "") +
+                     f": {c.releases} release{'s' if c.releases != 1 else ''}" +
+                     (f", newest {c.newest}" if c.newest else ""))
     row = []
     if page > 0:
         row.append(InlineKeyboardButton("◂ Previous", callback_data=f"src:{page - 1}"))
