@@ -70,7 +70,6 @@ async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def followed(svc: Service, chat_id: int, company: follow.Company) -> str:
-    follow.queue_new_releases(svc.store, svc.index)  # what the corpus holds now is not news to a new follower
     if not svc.store.follow(str(chat_id), company.key, company.name):
         return f"This chat already follows <b>{e(company.name)}</b>."
     return (f"Following <b>{e(company.name)}</b>: I'll post its new releases here. /unfollow stops, "
