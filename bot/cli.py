@@ -193,9 +193,11 @@ def cmd_run(args) -> int:
             secret = args.secret_token or (settings.telegram_webhook_secret.get_secret_value()
                                            if settings.telegram_webhook_secret else "")
             install_redaction(secret)
-            app.run_webhook(listen=args.listen, port=args.port, url_path=url.path.lstrip("/"),
-                            webhook_url=args.webhook, secret_token=secret or None,
-                            allowed_updates=ALLOWED_UPDATES)
+            from .inbox import open_inbox
+            from .webhook import serve
+            inbox = open_inbox(app.bot_data["irbot"].store)  # updates are kept in the state database first
+            asyncio.run(serve(app, inbox, listen=args.listen, port=args.port, path=url.path, url=args.webhook,
+                              secret=secret, allowed_updates=ALLOWED_UPDATES))
         else:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except Exception as e:  # e.g. Telegram refusing the token: one line, never the token

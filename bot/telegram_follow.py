@@ -148,42 +148,70 @@ async def send_alerts(app: Application, queue: bool = True) -> int:
     that blocked the bot (or removed it) loses its follows; one that fails otherwise is tried again next time."""
     svc: Service = app.bot_data["irbot"]
     async with svc.alerting:  # one sender at a time: start-up, /reload and the watcher may all ask
-        new, queued = follow.queue_new_releases(svc.store, svc.index) if queue else (0, 0)
-        if new:
-            log.info("%s, %d alert(s) to send", count(new, "new release"), queued)
-        sent = 0
-        while True:
-            owed = follow.owed(svc.store, svc.index, limit=500)
-            if not owed:
-                return sent
-            failed = 0
-            for a in owed:
-                text, markup = alert_message(a)
-                try:
-                    await app.bot.send_message(int(a.chat), text, reply_markup=markup)
-                except Forbidden:
-                    log.info("chat %s blocked the bot or removed it: its follows end", a.chat)
+        # ... and one process at a time where several share the database (the others' turn comes next time)
+        if svc.inbox is not None and not await asyncio.to_thread(svc.inbox.lead, "alerts"):
+            return 0
+        try:
+            return await _queue_and_send(app, svc, queue)
+        finally:
+            if svc.inbox is not None:
+                await asyncio.to_thread(svc.inbox.unlead, "alerts")
+
+
+async def _queue_and_send(app: Application, svc: Service, queue: bool) -> int:
+    new, queued = follow.queue_new_releases(svc.store, svc.index) if queue else (0, 0)
+    if new:
+        log.info("%s, %d alert(s) to send", count(new, "new release"), queued)
+    sent = 0
+    while True:
+        owed = follow.owed(svc.store, svc.index, limit=500)
+        if not owed:
+            return sent
+        failed = 0
+        for a in owed:
+            text, markup = alert_message(a)
+            try:
+                await app.bot.send_message(int(a.chat), text, reply_markup=markup)
+            except Forbidden:
+                log.info("chat %s blocked the bot or removed it: its follows end", a.chat)
+                svc.store.drop_chat(a.chat)
+                continue
+            except ChatMigrated as err:  # a group became a supergroup: its follows go with it
+                svc.store.move_chat(a.chat, str(err.new_chat_id))
+                continue
+            except BadRequest as err:
+                if "chat not found" in str(err).lower():
+                    log.info("chat %s no longer exists: its follows end", a.chat)
                     svc.store.drop_chat(a.chat)
-                    continue
-                except ChatMigrated as err:  # a group became a supergroup: its follows go with it
-                    svc.store.move_chat(a.chat, str(err.new_chat_id))
-                    continue
-                except BadRequest as err:
-                    if "chat not found" in str(err).lower():
-                        log.info("chat %s no longer exists: its follows end", a.chat)
-                        svc.store.drop_chat(a.chat)
-                    else:  # this one message cannot go (rights, a closed topic ...): the follows stay
-                        log.warning("alert to chat %s refused (%s): skipped", a.chat, err)
-                        svc.store.alert_sent(a.chat, a.release_id)
-                    continue
-                except TelegramError as err:
-                    log.warning("alert to chat %s not sent, kept for later: %s", a.chat, err)
-                    failed += 1
-                    continue
-                svc.store.alert_sent(a.chat, a.release_id)
-                sent += 1
-            if failed == len(owed):
-                return sent
+                else:  # this one message cannot go (rights, a closed topic ...): the follows stay
+                    log.warning("alert to chat %s refused (%s): skipped", a.chat, err)
+                    svc.store.alert_sent(a.chat, a.release_id)
+                continue
+            except TelegramError as err:
+                log.warning("alert to chat %s not sent, kept for later: %s", a.chat, err)
+                failed += 1
+                continue
+            svc.store.alert_sent(a.chat, a.release_id)
+            sent += 1
+        if failed == len(owed):
+            return sent
+
+
+async def reload_corpus(app: Application, announce: bool = True, watching: bool = False) -> bool:
+    """Serve the corpus as it is now, if a release file changed since it was last read (/reload, the corpus
+    watcher, another process's /reload); whether it changed. With `announce`, the other processes that share the
+    state database are told to do the same."""
+    svc: Service = app.bot_data["irbot"]
+    if watching and svc.loaded is None:  # (an index given to the bot, not read from a corpus: nothing to watch)
+        return False
+    loaded = await asyncio.to_thread(reload_index, svc.loaded, svc.corpus, cache_dir=svc.settings.irbot_cache)
+    changed = loaded is not svc.loaded
+    if changed:
+        svc.serve(loaded)
+        log.info("corpus %s: %s", svc.corpus, count(len(loaded.index.releases), "release"))
+    if announce and svc.inbox is not None:
+        await asyncio.to_thread(svc.inbox.announce, "reload")
+    return changed
 
 
 async def watch_corpus(app: Application, every: float) -> None:
@@ -192,17 +220,11 @@ async def watch_corpus(app: Application, every: float) -> None:
     svc: Service = app.bot_data["irbot"]
     while True:
         await asyncio.sleep(every)
-        if svc.loaded is None:
-            continue
         try:
-            loaded = await asyncio.to_thread(reload_index, svc.loaded, svc.corpus, cache_dir=svc.settings.irbot_cache)
+            changed = await reload_corpus(app, announce=False, watching=True)  # (each process watches for itself)
         except Exception as err:  # a corpus in the middle of being rewritten: next time
             log.warning("corpus watcher: %s", err)
             continue
-        changed = loaded is not svc.loaded
-        if changed:
-            svc.serve(loaded)
-            log.info("corpus changed: %s", count(len(loaded.index.releases), "release"))
         try:
             if changed or svc.store.pending_alerts(limit=1):  # new releases, or alerts an earlier try could not send
                 await send_alerts(app, queue=changed)

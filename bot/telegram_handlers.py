@@ -3,7 +3,6 @@ and an answer into a message (through `telegram_views`). Which update reaches wh
 `telegram.build_application`."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
@@ -17,7 +16,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from .answer import Citation, answer as answer_once
-from .index import reload_index
 from .render import citation_line, clip, count, e
 from .telegram_service import (Service, conversation_for, conversation_id, conversation_of, new_key, private,
                                replies_to_bot, sender_id, service)
@@ -295,16 +293,16 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_admin(update, context):
         await update.effective_message.reply_text("That command is for the bot's admins.")
         return
+    from .telegram_follow import reload_corpus, send_alerts
     svc = service(context)
-    loaded = await asyncio.to_thread(reload_index, svc.loaded, svc.corpus, cache_dir=svc.settings.irbot_cache)
-    if loaded is svc.loaded:  # no release file changed since the last load: nothing to do
-        await update.effective_message.reply_text(f"No change: {count(len(loaded.index.releases), 'release')}.")
+    changed = await reload_corpus(context.application)  # (and the other processes, where several serve)
+    releases = count(len(svc.index.releases), "release")
+    if not changed:  # no release file changed since the last load: nothing to do
+        await update.effective_message.reply_text(f"No change: {releases}.")
         return
-    svc.serve(loaded)
-    log.info("reloaded corpus %s: %d releases", svc.corpus, len(loaded.index.releases))
-    skipped = f", skipped {len(loaded.problems)} file(s)" if loaded.problems else ""
-    await update.effective_message.reply_text(f"Reloaded: {count(len(loaded.index.releases), 'release')}{e(skipped)}.")
-    from .telegram_follow import send_alerts  # (alerts go out on their own: this chat is not held up)
+    skipped = f", skipped {len(svc.loaded.problems)} file(s)" if svc.loaded.problems else ""
+    await update.effective_message.reply_text(f"Reloaded: {releases}{e(skipped)}.")
+    # (alerts go out on their own: this chat is not held up)
     context.application.create_task(send_alerts(context.application))
 
 

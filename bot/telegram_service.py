@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from .answer import Answerer, answer as answer_once
 from .companies import without_legal_suffix
 from .conversation import SQLiteStore
+from .inbox import Inbox
 from .index import Loaded
 from .settings import Settings
 from .telegram_infra import RateLimit
@@ -39,6 +40,7 @@ class Service:
     examples_for: tuple[object, list[str]] | None = None
     alerting: asyncio.Lock = field(default_factory=asyncio.Lock)  # one alert sender at a time (telegram_follow)
     watcher: asyncio.Task | None = None                             # the corpus watcher, while the bot runs
+    inbox: Inbox | None = None  # the webhook's updates in the state database (bot.webhook), when it serves one
 
     # Answering is CPU-bound: one worker thread keeps the event loop free without threads fighting over the GIL.
     worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="irbot-answer"))

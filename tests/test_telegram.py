@@ -10,7 +10,9 @@ import re
 import pytest
 
 import bot.telegram_views as front
-from bot.telegram import build_application
+from bot.inbox import open_inbox
+from bot.telegram import ALLOWED_UPDATES, build_application
+from bot.webhook import serving
 from harness import running
 from botapi import USERNAME, age_state, bot_settings, release_text
 
@@ -370,8 +372,9 @@ async def test_webhook_delivers_updates_and_checks_the_secret(api, people, corpu
     app = build_application(bot_settings(api, tmp_path / "state.sqlite3", corpus), index=index)
     alice = people[0]
     chat = api.private_chat(alice)
-    async with running(app, webhook=dict(listen="127.0.0.1", port=port, url_path="hook", webhook_url=url,
-                                         secret_token="s3cret-s3cret")):
+    inbox = open_inbox(app.bot_data["irbot"].store)
+    async with serving(app, inbox, listen="127.0.0.1", port=port, path="/hook", url=url, secret="s3cret-s3cret",
+                       allowed_updates=ALLOWED_UPDATES):
         assert api.webhook["url"] == url and api.webhook["secret_token"] == "s3cret-s3cret"
         m = await api.reply(chat, await api.say(alice, chat, "why is FSN delisting?"))
         assert "(NYSE Amex: FSN)" in m.text

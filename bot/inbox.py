@@ -1,0 +1,231 @@
+"""The webhook's inbox: every update Telegram delivers is written to the state database before Telegram hears that
+it arrived, then handled once, and the updates of one conversation ("lane": a chat, or a user for what has no chat)
+one after another in the order Telegram numbered them, whichever process received them.
+
+- Delivered twice (Telegram retries a webhook call that did not answer in time): the second is not accepted,
+  because `update_id` is the table's key.
+- A lane is held by one process at a time. In PostgreSQL the hold is a session advisory lock on a connection the
+  process keeps for it, so a process that dies (SIGKILL, a lost machine once TCP keepalive notices) lets go of its
+  lanes at once, and another process takes over what it had accepted but not handled. In SQLite there is one
+  process (the file is not shared between machines): the holds are kept in memory, and a restarted bot handles
+  what it had accepted before it stopped.
+- An update is marked handled when its handler has run, so a process killed between sending an answer and that
+  mark sends the answer again (at least once; in practice the window is a few milliseconds). An update that
+  killed its handler `MAX_TRIES` times is given up, not retried for ever.
+
+`bot.webhook` serves the HTTP side and runs the lanes; this module is only the database side.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3
+KEEP_HANDLED = 86400.0  # seconds a handled update's id is kept (Telegram gives up redelivering well before that)
+PRUNE_EVERY = 600.0
+NOTICE_CHANNEL = "irbot"
+
+
+class Inbox:
+    """What both backends do the same way."""
+
+    def __init__(self):
+        self._pruned_at = 0.0
+        self.token = uuid.uuid4().hex[:12]  # this process, in the notices it sends (it ignores its own)
+
+    def prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            gone = self._prune(time.time() - KEEP_HANDLED)
+            if gone:
+                log.info("inbox: forgot %d handled updates", gone)
+
+    def _prune(self, cutoff: float) -> int:
+        raise NotImplementedError
+
+
+class SQLiteInbox(Inbox):
+    """The inbox in the SQLite state file (one process)."""
+
+    def __init__(self, store):
+        super().__init__()
+        self._db, self._lock = store._db, store._lock
+        self._held: set[str] = set()
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS updates (update_id INTEGER PRIMARY KEY, lane TEXT NOT NULL,"
+                             " payload TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0,"
+                             " updated REAL NOT NULL)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE done=0")
+        self.prune_now_and_then()
+
+    def accept(self, update_id: int, lane: str, payload: str) -> bool:
+        """Keep a delivered update; False when it was delivered before."""
+        with self._lock:
+            return self._db.execute("INSERT OR IGNORE INTO updates (update_id, lane, payload, updated) VALUES (?, ?, ?, ?)",
+                                    (update_id, lane, payload, time.time())).rowcount == 1
+
+    def waiting(self, limit: int = 100) -> list[str]:
+        """Lanes with updates not yet handled, the longest waiting first."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT lane FROM updates WHERE done=0 GROUP BY lane "
+                                                   "ORDER BY min(update_id) LIMIT ?", (limit,))]
+
+    def take(self, lane: str) -> bool:
+        with self._lock:
+            if lane in self._held:
+                return False
+            self._held.add(lane)
+            return True
+
+    def leave(self, lane: str) -> None:
+        with self._lock:
+            self._held.discard(lane)
+
+    def pending(self, lane: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
+
+    def next(self, lane: str) -> tuple[int, str, int] | None:
+        """The lane's oldest update not yet handled, as (update_id, payload, tries so far including this one)."""
+        with self._lock:
+            row = self._db.execute("SELECT update_id, payload, tries FROM updates WHERE lane=? AND done=0 "
+                                   "ORDER BY update_id LIMIT 1", (lane,)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE updates SET tries=tries+1 WHERE update_id=?", (row[0],))
+            return row[0], row[1], row[2] + 1
+
+    def done(self, update_id: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE updates SET done=1, payload='', updated=? WHERE update_id=?", (time.time(), update_id))
+        self.prune_now_and_then()
+
+    def lead(self, name: str) -> bool:
+        return True  # one process: it always leads
+
+    def unlead(self, name: str) -> None:
+        pass
+
+    def announce(self, what: str) -> None:
+        pass  # nobody else to tell
+
+    def listen(self, callback) -> None:
+        pass
+
+    def _prune(self, cutoff: float) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM updates WHERE done=1 AND updated < ?", (cutoff,)).rowcount
+
+    def close(self) -> None:
+        pass  # the store closes the connection
+
+
+class PostgresInbox(Inbox):
+    """The inbox in the PostgreSQL state database, shared by every process of the bot."""
+
+    KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+    def __init__(self, store):
+        import psycopg
+        super().__init__()
+        self._pool, self.url = store._pool, store.url
+        with self._pool.connection() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (0x69726F74,))  # the store's schema lock
+            db.execute("CREATE TABLE IF NOT EXISTS updates (update_id BIGINT PRIMARY KEY, lane TEXT NOT NULL,"
+                       " payload TEXT NOT NULL, done BOOLEAN NOT NULL DEFAULT FALSE, tries INTEGER NOT NULL DEFAULT 0,"
+                       " updated DOUBLE PRECISION NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE NOT done")
+        # The connection whose session holds this process's lanes: it dies with the process, and the locks with it.
+        self._session = psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE)
+        self._session_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._closing = False
+        self.prune_now_and_then()
+
+    def _run(self, sql: str, args=(), fetch: str = ""):
+        with self._pool.connection() as db:
+            cur = db.execute(sql, args)
+            return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
+
+    def _lock_call(self, fn: str, key: str) -> bool:
+        with self._session_lock:
+            return bool(self._session.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (key,)).fetchone()[0])
+
+    def accept(self, update_id: int, lane: str, payload: str) -> bool:
+        return self._run("INSERT INTO updates (update_id, lane, payload, updated) VALUES (%s, %s, %s, %s) "
+                         "ON CONFLICT DO NOTHING", (update_id, lane, payload, time.time())) == 1
+
+    def waiting(self, limit: int = 100) -> list[str]:
+        return [r[0] for r in self._run("SELECT lane FROM updates WHERE NOT done GROUP BY lane ORDER BY min(update_id) "
+                                        "LIMIT %s", (limit,), "all")]
+
+    def take(self, lane: str) -> bool:
+        return self._lock_call("pg_try_advisory_lock", "lane:" + lane)
+
+    def leave(self, lane: str) -> None:
+        self._lock_call("pg_advisory_unlock", "lane:" + lane)
+
+    def pending(self, lane: str) -> bool:
+        return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
+
+    def next(self, lane: str) -> tuple[int, str, int] | None:
+        row = self._run("UPDATE updates SET tries=tries+1 WHERE update_id=(SELECT min(update_id) FROM updates WHERE "
+                        "lane=%s AND NOT done) AND NOT done RETURNING update_id, payload, tries", (lane,), "one")
+        return tuple(row) if row else None
+
+    def done(self, update_id: int) -> None:
+        self._run("UPDATE updates SET done=TRUE, payload='', updated=%s WHERE update_id=%s", (time.time(), update_id))
+        self.prune_now_and_then()
+
+    def lead(self, name: str) -> bool:
+        """Whether this process may do the one-at-a-time job `name` (sending alerts) now; until `unlead`."""
+        return self._lock_call("pg_try_advisory_lock", "lead:" + name)
+
+    def unlead(self, name: str) -> None:
+        self._lock_call("pg_advisory_unlock", "lead:" + name)
+
+    def announce(self, what: str) -> None:
+        """Tell the other processes (`listen`): 'reload' after /reload."""
+        self._run("SELECT pg_notify(%s, %s)", (NOTICE_CHANNEL, f"{self.token}:{what}"))
+
+    def listen(self, callback) -> None:
+        """Call `callback(what)` (in a thread of its own) for each notice another process announces."""
+        import psycopg
+
+        def loop():
+            while not self._closing:
+                try:
+                    with psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE) as conn:
+                        conn.execute(f"LISTEN {NOTICE_CHANNEL}")
+                        while not self._closing:
+                            for notice in conn.notifies(timeout=1.0):
+                                sender, _, what = notice.payload.partition(":")
+                                if sender != self.token:
+                                    callback(what)
+                except Exception as err:  # the database restarting, say: listen again
+                    if not self._closing:
+                        log.warning("inbox: listening for notices failed (%s); again in 1 s", type(err).__name__)
+                        time.sleep(1.0)
+
+        self._listener = threading.Thread(target=loop, name="irbot-notices", daemon=True)
+        self._listener.start()
+
+    def _prune(self, cutoff: float) -> int:
+        return self._run("DELETE FROM updates WHERE done AND updated < %s", (cutoff,))
+
+    def close(self) -> None:
+        self._closing = True
+        if self._listener is not None:
+            self._listener.join(timeout=3)
+        with self._session_lock:
+            self._session.close()  # every lane and lead this process held is let go
+
+
+def open_inbox(store) -> Inbox:
+    """The inbox in the state database `store` keeps."""
+    from .conversation import SQLiteStore
+    return SQLiteInbox(store) if isinstance(store, SQLiteStore) else PostgresInbox(store)

@@ -1,0 +1,209 @@
+"""`irbot run --webhook URL`: one of several identical processes behind a load balancer, sharing the state database.
+
+- The HTTP side (tornado, which python-telegram-bot's webhook extra brings): a POST on the webhook's path is
+  checked (the secret token, constant-time; a JSON update), kept in the inbox (`bot.inbox`), and only then
+  answered 200, so an update Telegram was told we have is never lost. GET /healthz says whether this process
+  takes updates (the load balancer's health check); while it stops it answers 503.
+- The lanes (`Lanes`): each process takes the conversations that have updates waiting (its own deliveries first,
+  then any a dead process left) and handles each conversation's updates in order, through the Application's
+  handlers. Up to IRBOT_CONCURRENCY conversations at a time.
+- /reload in one process reaches the others (the inbox's notices); `irbot add` reaches them through the corpus
+  watcher each runs. On SIGTERM a process stops taking updates, finishes the ones it is handling, and lets go of
+  its lanes for the others.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+
+import tornado.httpserver
+import tornado.web
+from telegram import Update
+from telegram.ext import Application
+
+from .inbox import MAX_TRIES, Inbox
+from .telegram_infra import ChatOrderedProcessor
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5   # how often a process looks for lanes nobody holds (a dead process's, say)
+DRAIN_SECONDS = 20.0  # how long a stopping process finishes what it is handling
+
+
+def lane_of(update: Update) -> str:
+    """The conversation an update belongs to for ordering: its chat, else its user."""
+    kind, value = ChatOrderedProcessor.key(update)
+    return f"{kind}:{value}" if kind != "update" else f"update:{update.update_id}"
+
+
+class Lanes:
+    """Handles the inbox's updates: one task per conversation held, at most `concurrency` at once."""
+
+    def __init__(self, app: Application, inbox: Inbox, concurrency: int):
+        self.app, self.inbox, self.concurrency = app, inbox, max(1, concurrency)
+        self.held: dict[str, asyncio.Task] = {}
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.handled = 0
+
+    async def run(self) -> None:
+        while not self.stopping:
+            try:
+                await self._take_waiting()
+            except Exception as err:  # the database away for a moment: the updates wait in it
+                log.warning("webhook: looking for updates failed (%s); again in %g s", type(err).__name__, POLL_SECONDS)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+            self.wake.clear()
+
+    async def _take_waiting(self) -> None:
+        if len(self.held) >= self.concurrency:
+            return
+        lanes = await asyncio.to_thread(self.inbox.waiting, 4 * self.concurrency + len(self.held))
+        for lane in lanes:
+            if self.stopping or len(self.held) >= self.concurrency:
+                return
+            if lane not in self.held and await asyncio.to_thread(self.inbox.take, lane):
+                self.held[lane] = asyncio.create_task(self._drain(lane))
+
+    async def _drain(self, lane: str) -> None:
+        """Handle the lane's updates in order until none is left (or this process stops), then let it go."""
+        try:
+            while not self.stopping:
+                item = await asyncio.to_thread(self.inbox.next, lane)
+                if item is None:
+                    await asyncio.to_thread(self.inbox.leave, lane)
+                    # (one may have arrived at another process between the look and the leave: it could not take
+                    # the lane then, so this one looks once more)
+                    if await asyncio.to_thread(self.inbox.pending, lane) and \
+                            await asyncio.to_thread(self.inbox.take, lane):
+                        continue
+                    return
+                await self._handle(*item)
+            await asyncio.to_thread(self.inbox.leave, lane)
+        except Exception:
+            log.exception("webhook: conversation %s stopped; its updates wait for the next process to take it", lane)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.inbox.leave, lane)
+        finally:
+            self.held.pop(lane, None)
+            self.wake.set()
+
+    async def _handle(self, update_id: int, payload: str, tries: int) -> None:
+        if tries > MAX_TRIES:
+            log.error("webhook: update %d was tried %d times without finishing; given up", update_id, tries - 1)
+        else:
+            update = Update.de_json(json.loads(payload), self.app.bot)
+            await self.app.process_update(update)  # (a handler's error goes to the error handler, not here)
+            self.handled += 1
+        await asyncio.to_thread(self.inbox.done, update_id)
+
+    async def stop(self, timeout: float = DRAIN_SECONDS) -> None:
+        self.stopping = True
+        self.wake.set()
+        tasks = list(self.held.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+
+class WebhookHandler(tornado.web.RequestHandler):
+    """POST: one update from Telegram, kept before it is acknowledged."""
+
+    def initialize(self, app: Application, inbox: Inbox, lanes: Lanes, secret: str):
+        self.bot_app, self.inbox, self.lanes, self.secret = app, inbox, lanes, secret
+
+    def check_xsrf_cookie(self):  # Telegram sends no cookie; the secret token is the check
+        pass
+
+    async def post(self) -> None:
+        if self.lanes.stopping:
+            raise tornado.web.HTTPError(503)  # the load balancer (or Telegram) tries another process
+        given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if self.secret and not hmac.compare_digest(given.encode(), self.secret.encode()):
+            raise tornado.web.HTTPError(403)
+        try:
+            data = json.loads(self.request.body)
+            update = Update.de_json(data, self.bot_app.bot)
+            update_id = int(data["update_id"])
+        except Exception:
+            raise tornado.web.HTTPError(400) from None
+        try:
+            new = await asyncio.to_thread(self.inbox.accept, update_id, lane_of(update), json.dumps(data))
+        except Exception as err:  # not kept: Telegram must deliver it again
+            log.error("webhook: could not keep update %d (%s)", update_id, type(err).__name__)
+            raise tornado.web.HTTPError(503) from None
+        if new:
+            self.lanes.wake.set()
+        self.set_status(200)
+
+
+class HealthHandler(tornado.web.RequestHandler):
+    def initialize(self, lanes: Lanes):
+        self.lanes = lanes
+
+    def get(self) -> None:
+        self.set_status(503 if self.lanes.stopping else 200)
+        self.finish("stopping\n" if self.lanes.stopping else "ok\n")
+
+
+async def serve(app: Application, inbox: Inbox, **where) -> None:
+    """Run the bot as one webhook process until SIGTERM or SIGINT (`where`: `serving`'s keyword arguments)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with serving(app, inbox, **where):
+        await stop.wait()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Application, inbox: Inbox, *, listen: str, port: int, path: str, url: str, secret: str,
+                  allowed_updates: list[str], set_webhook: bool = True):
+    """The webhook server and the lanes, running while inside; on the way out, what is in hand is finished."""
+    svc = app.bot_data["irbot"]
+    svc.inbox = inbox
+    lanes = Lanes(app, inbox, svc.settings.irbot_concurrency)
+    web = tornado.web.Application([(r"/" + path.strip("/"), WebhookHandler,
+                                    {"app": app, "inbox": inbox, "lanes": lanes, "secret": secret}),
+                                   (r"/healthz", HealthHandler, {"lanes": lanes})],
+                                  log_function=lambda handler: None)
+    server = tornado.httpserver.HTTPServer(web, xheaders=True)
+    server.listen(port, address=listen)  # first: a port in use is said before anything starts
+    loop = asyncio.get_running_loop()
+    running = None
+    try:
+        await app.initialize()
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        inbox.listen(lambda what: loop.call_soon_threadsafe(_on_notice, app, what))
+        running = asyncio.create_task(lanes.run())
+        if set_webhook:  # every process sets the same: harmless, and whichever starts first is enough
+            await app.bot.set_webhook(url, secret_token=secret or None, allowed_updates=allowed_updates,
+                                      max_connections=100)
+        log.info("webhook: serving %s on %s:%d", url, listen, port)
+        yield lanes
+    finally:
+        log.info("webhook: stopping (finishing %d conversation(s) in hand)", len(lanes.held))
+        await lanes.stop()
+        server.stop()
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        inbox.close()
+        if app.post_shutdown:  # (closes the state database)
+            await app.post_shutdown(app)
+
+
+def _on_notice(app: Application, what: str) -> None:
+    if what == "reload":
+        from .telegram_follow import reload_corpus
+        app.create_task(reload_corpus(app, announce=False))
