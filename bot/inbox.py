@@ -17,6 +17,7 @@ one after another in the order Telegram numbered them, whichever process receive
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -28,6 +29,20 @@ MAX_TRIES = 3
 KEEP_HANDLED = 86400.0  # seconds a handled update's id is kept (Telegram gives up redelivering well before that)
 PRUNE_EVERY = 600.0
 NOTICE_CHANNEL = "irbot"
+
+
+# The update being handled in this task (bot.webhook sets it): (inbox, update_id).
+HANDLING: contextvars.ContextVar[tuple["Inbox", int] | None] = contextvars.ContextVar("irbot_handling", default=None)
+
+
+def replied() -> None:
+    """A handler has sent its reply and written down what it showed: mark the update handled now, with no wait in
+    between, rather than once the handler returns. This keeps the moment in which a killed process has answered
+    but not yet said so (and its update is answered again elsewhere) to a few milliseconds."""
+    handling = HANDLING.get()
+    if handling is not None:
+        inbox, update_id = handling
+        inbox.done(update_id)
 
 
 class Inbox:
@@ -142,6 +157,7 @@ class PostgresInbox(Inbox):
         # The connection whose session holds this process's lanes: it dies with the process, and the locks with it.
         self._session = psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE)
         self._session_lock = threading.Lock()
+        self._held: set[str] = set()
         self._listener: threading.Thread | None = None
         self._closing = False
         self.prune_now_and_then()
@@ -151,9 +167,21 @@ class PostgresInbox(Inbox):
             cur = db.execute(sql, args)
             return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
-    def _lock_call(self, fn: str, key: str) -> bool:
+    def _hold(self, key: str) -> bool:
+        """Hold `key` (a session advisory lock; not twice: PostgreSQL's would stack)."""
         with self._session_lock:
-            return bool(self._session.execute(f"SELECT {fn}(hashtextextended(%s, 0))", (key,)).fetchone()[0])
+            if key in self._held:
+                return False
+            if self._session.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
+                self._held.add(key)
+                return True
+            return False
+
+    def _let_go(self, key: str) -> None:
+        with self._session_lock:
+            if key in self._held:
+                self._held.discard(key)
+                self._session.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     def accept(self, update_id: int, lane: str, payload: str) -> bool:
         return self._run("INSERT INTO updates (update_id, lane, payload, updated) VALUES (%s, %s, %s, %s) "
@@ -164,10 +192,10 @@ class PostgresInbox(Inbox):
                                         "LIMIT %s", (limit,), "all")]
 
     def take(self, lane: str) -> bool:
-        return self._lock_call("pg_try_advisory_lock", "lane:" + lane)
+        return self._hold("lane:" + lane)
 
     def leave(self, lane: str) -> None:
-        self._lock_call("pg_advisory_unlock", "lane:" + lane)
+        self._let_go("lane:" + lane)
 
     def pending(self, lane: str) -> bool:
         return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
@@ -183,10 +211,10 @@ class PostgresInbox(Inbox):
 
     def lead(self, name: str) -> bool:
         """Whether this process may do the one-at-a-time job `name` (sending alerts) now; until `unlead`."""
-        return self._lock_call("pg_try_advisory_lock", "lead:" + name)
+        return self._hold("lead:" + name)
 
     def unlead(self, name: str) -> None:
-        self._lock_call("pg_advisory_unlock", "lead:" + name)
+        self._let_go("lead:" + name)
 
     def announce(self, what: str) -> None:
         """Tell the other processes (`listen`): 'reload' after /reload."""

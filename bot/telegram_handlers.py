@@ -16,6 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from .answer import Citation, answer as answer_once
+from .inbox import replied
 from .render import citation_line, clip, count, e
 from .telegram_service import (Service, conversation_for, conversation_id, conversation_of, new_key, private,
                                replies_to_bot, sender_id, service)
@@ -92,6 +93,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
         return await message.reply_text(text, reply_markup=reply_markup, do_quote=quote_it)
     key, sent = await post_answer(svc, conv, question, reply)
     svc.link_question(message.chat_id, message.message_id, key, sent.message_id)
+    replied()  # (behind a webhook: this question is answered, whatever happens to this process next)
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

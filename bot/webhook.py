@@ -25,7 +25,7 @@ import tornado.web
 from telegram import Update
 from telegram.ext import Application
 
-from .inbox import MAX_TRIES, Inbox
+from .inbox import HANDLING, MAX_TRIES, Inbox
 from .telegram_infra import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,11 @@ class Lanes:
             log.error("webhook: update %d was tried %d times without finishing; given up", update_id, tries - 1)
         else:
             update = Update.de_json(json.loads(payload), self.app.bot)
-            await self.app.process_update(update)  # (a handler's error goes to the error handler, not here)
+            token = HANDLING.set((self.inbox, update_id))
+            try:
+                await self.app.process_update(update)  # (a handler's error goes to the error handler, not here)
+            finally:
+                HANDLING.reset(token)
             self.handled += 1
         await asyncio.to_thread(self.inbox.done, update_id)
 

@@ -519,7 +519,7 @@ class BotAPI:
         return chat
 
     def _push(self, update: dict) -> dict:
-        update["update_id"] = next(self.update_ids)
+        update.setdefault("update_id", next(self.update_ids))
         if self.webhook:
             self._deliver(update)
         else:
@@ -559,6 +559,14 @@ class BotAPI:
     async def say(self, user: dict | None, chat: dict, text: str, reply_to: Msg | None = None,
                   sender_chat: dict | None = None, **extra) -> Msg:
         """`user` sends `text` in `chat` (optionally replying to a message); the update goes to the bot."""
+        m, update = self.message_update(user, chat, text, reply_to, sender_chat, **extra)
+        await self.push(update)
+        return m
+
+    def message_update(self, user: dict | None, chat: dict, text: str, reply_to: Msg | None = None,
+                       sender_chat: dict | None = None, **extra) -> tuple[Msg, dict]:
+        """The message `user` sends, and its update, numbered but not yet delivered (for a test that delivers
+        updates itself, as Telegram does to a webhook)."""
         chat_id = chat["id"]
         m = Msg(chat_id, self._new_message_id(chat_id), user or {}, text, reply_to=reply_to.message_id if reply_to else None)
         self.chats.setdefault(chat_id, {})[m.message_id] = m
@@ -569,8 +577,7 @@ class BotAPI:
         entities = self._entities(text)
         if entities:
             message["entities"] = entities
-        await self.push({"message": message})
-        return m
+        return m, {"message": message, "update_id": next(self.update_ids)}
 
     async def send_other(self, user: dict | None, chat: dict, kind: str, payload: Any, update_type: str = "message") -> int:
         """A non-text message (photo, sticker, new_chat_members ...) or a channel post; returns its message id."""
