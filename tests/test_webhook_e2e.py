@@ -2,7 +2,8 @@
 Debian packages it), sharing one PostgreSQL database, answering through the tests' Bot API server on 127.0.0.1.
 100 chats ask 2,000 questions (each opener followed at once by a follow-up that leans on it, delivered the moment
 the opener is acknowledged, some delivered twice as Telegram does when a call times out); halfway one process is killed with
-SIGKILL and started again. Afterwards every question has exactly one answer, in its chat, in order, every
+SIGKILL and started again, and at three quarters another is stopped with SIGTERM (a redeploy) and started again.
+Afterwards every question has exactly one answer, in its chat, in order, every
 follow-up was answered in its own conversation's context, and the database holds every conversation. The same
 with SQLite and one process (killed and restarted the same way).
 
@@ -188,6 +189,13 @@ async def run_burst(api: BotAPI, deployment: Deployment, kill: int) -> Telegram:
         await asyncio.sleep(1.0)
         deployment.start(kill)
         await deployment.ready(kill)
+        if len(deployment.procs) > 1:  # then a redeploy: another process stopped (SIGTERM) and started again
+            await api.until(lambda: telegram.delivered >= CHATS * PAIRS * 3 // 2, timeout=300)
+            other = (kill + 1) % len(deployment.procs)
+            deployment.procs[other].send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(deployment.procs[other].wait, 60) == 0
+            deployment.start(other)
+            await deployment.ready(other)
 
     chats = [converse(api, telegram, n, plan_for(n)) for n in range(CHATS)]
     tick = asyncio.create_task(_tick(api))
