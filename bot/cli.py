@@ -151,7 +151,7 @@ def _new_files(state: Path) -> list[Path]:
     folders above it that do not exist yet (innermost first, so they can be removed in this order)."""
     if state.exists():
         return []
-    made = [state.with_name(state.name + suffix) for suffix in ("-wal", "-shm", "-journal")] + [state]
+    made = [state.with_name(state.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".webhook-lock")] + [state]
     folder = state.parent
     while not folder.exists():
         made.append(folder)
@@ -171,7 +171,7 @@ def cmd_run(args) -> int:
     if url is not None and (url.scheme != "https" or not url.hostname):
         print("irbot: --webhook needs an https:// URL that Telegram can reach", file=sys.stderr)
         return 2
-    app = new_state = None
+    app = new_state = inbox = None
     try:
         overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
         settings = load_settings(**overrides)
@@ -179,8 +179,13 @@ def cmd_run(args) -> int:
         logging.getLogger().setLevel(log_level("INFO"))
         new_state = [] if "://" in settings.irbot_state else _new_files(Path(settings.irbot_state))
         app = build_application(settings)
+        if url is not None:  # updates are kept in the state database before they are acknowledged
+            from .inbox import open_inbox
+            inbox = open_inbox(app.bot_data["irbot"].store)
         asyncio.run(check_token(settings))
     except (SettingsError, StateError) as e:
+        if inbox is not None:
+            inbox.close()
         if app is not None:
             app.bot_data["irbot"].store.close()
         for path in new_state or ():  # a bot that never ran leaves no state file (nor folder) behind
@@ -193,9 +198,7 @@ def cmd_run(args) -> int:
             secret = args.secret_token or (settings.telegram_webhook_secret.get_secret_value()
                                            if settings.telegram_webhook_secret else "")
             install_redaction(secret)
-            from .inbox import open_inbox
             from .webhook import serve
-            inbox = open_inbox(app.bot_data["irbot"].store)  # updates are kept in the state database first
             asyncio.run(serve(app, inbox, listen=args.listen, port=args.port, path=url.path, url=args.webhook,
                               secret=secret, allowed_updates=ALLOWED_UPDATES))
         else:

@@ -222,6 +222,14 @@ class SQLiteStore(Pruning):
                              (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
 
+    def put_settings(self, records: dict) -> None:
+        """Several settings in one transaction (the records of one answer)."""
+        now = time.time()
+        self._in_transaction(*[("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO "
+                                "UPDATE SET value=excluded.value, updated=excluded.updated", (k, json.dumps(v), now))
+                               for k, v in records.items()])
+        self._prune_now_and_then()
+
     def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,
              release_id: str | None = None, quote: str | None = None) -> int | None:
         """A 👍 (1) or 👎 (-1) on an answer; the same user pressing again changes their vote. Their vote before."""

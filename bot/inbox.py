@@ -18,10 +18,19 @@ one after another in the order Telegram numbered them, whichever process receive
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass
+
+try:
+    import fcntl
+except ImportError:  # (Windows: no second process is refused there)
+    fcntl = None
+
+from .conversation import StateError
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +40,30 @@ PRUNE_EVERY = 600.0
 NOTICE_CHANNEL = "irbot"
 
 
-# The update being handled in this task (bot.webhook sets it): (inbox, update_id).
-HANDLING: contextvars.ContextVar[tuple["Inbox", int] | None] = contextvars.ContextVar("irbot_handling", default=None)
+@dataclass
+class Handling:
+    """The update being handled in this task (bot.webhook sets it), and whether it is marked handled yet."""
+    inbox: "Inbox"
+    update_id: int
+    lane: str
+    done: bool = False
+    more: bool = True   # (once done: whether other updates wait in its lane)
 
 
-def replied() -> None:
-    """A handler has sent its reply and written down what it showed: mark the update handled now, with no wait in
-    between, rather than once the handler returns. This keeps the moment in which a killed process has answered
-    but not yet said so (and its update is answered again elsewhere) to a few milliseconds."""
+HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("irbot_handling", default=None)
+
+
+def replied(store, records: dict) -> None:
+    """A handler has sent its reply: write down what it showed (`records`, settings of the state database) and,
+    behind a webhook, in the same statement, that the update is handled. At once, with no wait in between: the
+    moment in which a killed process has answered but not yet said so (so that its update is answered again
+    elsewhere) is kept to the few milliseconds of this one round trip."""
     handling = HANDLING.get()
-    if handling is not None:
-        inbox, update_id = handling
-        inbox.done(update_id)
+    if handling is None or handling.done:
+        store.put_settings(records)
+    else:
+        handling.more = handling.inbox.done(handling.update_id, records, handling.lane)
+        handling.done = True
 
 
 class Inbox:
@@ -70,6 +91,16 @@ class SQLiteInbox(Inbox):
         super().__init__()
         self._db, self._lock = store._db, store._lock
         self._held: set[str] = set()
+        # The holds are this process's memory: a second webhook process on the same file would take the same
+        # conversations. It is refused (the lock goes with the process, however it ends).
+        self._only = open(store.path.with_name(store.path.name + ".webhook-lock"), "a+")
+        try:
+            if fcntl is not None:
+                fcntl.flock(self._only, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._only.close()
+            raise StateError(f"{store.path} already serves another webhook process: a SQLite state file serves one; "
+                             "for several processes use PostgreSQL (IRBOT_STATE=postgresql://...)") from None
         with self._lock:
             self._db.execute("CREATE TABLE IF NOT EXISTS updates (update_id INTEGER PRIMARY KEY, lane TEXT NOT NULL,"
                              " payload TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0,"
@@ -96,9 +127,11 @@ class SQLiteInbox(Inbox):
             self._held.add(lane)
             return True
 
-    def leave(self, lane: str) -> None:
+    def leave(self, lane: str) -> bool:
+        """Let the lane go; whether updates wait in it (one may have come in since the last look)."""
         with self._lock:
             self._held.discard(lane)
+            return self._db.execute("SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
 
     def pending(self, lane: str) -> bool:
         with self._lock:
@@ -114,10 +147,26 @@ class SQLiteInbox(Inbox):
             self._db.execute("UPDATE updates SET tries=tries+1 WHERE update_id=?", (row[0],))
             return row[0], row[1], row[2] + 1
 
-    def done(self, update_id: int) -> None:
+    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None) -> bool:
+        """Mark the update handled (with `settings` written in the same transaction); whether other updates wait
+        in `lane`."""
+        now = time.time()
         with self._lock:
-            self._db.execute("UPDATE updates SET done=1, payload='', updated=? WHERE update_id=?", (time.time(), update_id))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for key, value in (settings or {}).items():
+                    self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO "
+                                     "UPDATE SET value=excluded.value, updated=excluded.updated",
+                                     (key, json.dumps(value), now))
+                self._db.execute("UPDATE updates SET done=1, payload='', updated=? WHERE update_id=?", (now, update_id))
+                more = lane is not None and self._db.execute(
+                    "SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         self.prune_now_and_then()
+        return more
 
     def lead(self, name: str) -> bool:
         return True  # one process: it always leads
@@ -136,30 +185,33 @@ class SQLiteInbox(Inbox):
             return self._db.execute("DELETE FROM updates WHERE done=1 AND updated < ?", (cutoff,)).rowcount
 
     def close(self) -> None:
-        pass  # the store closes the connection
+        self._only.close()  # (the store closes the database)
 
 
 class PostgresInbox(Inbox):
-    """The inbox in the PostgreSQL state database, shared by every process of the bot."""
+    """The inbox in the PostgreSQL state database, shared by every process of the bot.
+
+    The work on the conversations this process holds goes through the one connection whose session holds them
+    (one round trip a step, without a pool's bookkeeping); if that connection is lost, so are the holds, and the
+    conversations in hand stop (their updates wait for whichever process takes them next)."""
 
     KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
     def __init__(self, store):
-        import psycopg
         super().__init__()
         self._pool, self.url = store._pool, store.url
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(%s)", (0x69726F74,))  # the store's schema lock
             db.execute("CREATE TABLE IF NOT EXISTS updates (update_id BIGINT PRIMARY KEY, lane TEXT NOT NULL,"
                        " payload TEXT NOT NULL, done BOOLEAN NOT NULL DEFAULT FALSE, tries INTEGER NOT NULL DEFAULT 0,"
                        " updated DOUBLE PRECISION NOT NULL)")
             db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE NOT done")
-        # The connection whose session holds this process's lanes: it dies with the process, and the locks with it.
-        self._session = psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE)
+        self._session = None
         self._session_lock = threading.Lock()
         self._held: set[str] = set()
         self._listener: threading.Thread | None = None
         self._closing = False
+        self._on_session("SELECT 1")
         self.prune_now_and_then()
 
     def _run(self, sql: str, args=(), fetch: str = ""):
@@ -167,21 +219,32 @@ class PostgresInbox(Inbox):
             cur = db.execute(sql, args)
             return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
+    def _on_session(self, sql: str, args=(), fetch: str = ""):
+        """Run `sql` on the session that holds this process's lanes (opened again if it was lost, with no holds)."""
+        import psycopg
+        with self._session_lock:
+            if self._session is None or self._session.closed or self._session.broken:
+                if self._held:
+                    log.warning("inbox: the connection holding %d conversation(s) was lost; they are let go",
+                                len(self._held))
+                self._held.clear()
+                self._session = psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE)
+            cur = self._session.execute(sql, args)
+            return cur.fetchone() if fetch == "one" else cur.rowcount
+
     def _hold(self, key: str) -> bool:
         """Hold `key` (a session advisory lock; not twice: PostgreSQL's would stack)."""
-        with self._session_lock:
-            if key in self._held:
-                return False
-            if self._session.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]:
-                self._held.add(key)
-                return True
+        if key in self._held:
             return False
+        if self._on_session("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,), "one")[0]:
+            self._held.add(key)
+            return True
+        return False
 
     def _let_go(self, key: str) -> None:
-        with self._session_lock:
-            if key in self._held:
-                self._held.discard(key)
-                self._session.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        if key in self._held:
+            self._held.discard(key)
+            self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     def accept(self, update_id: int, lane: str, payload: str) -> bool:
         return self._run("INSERT INTO updates (update_id, lane, payload, updated) VALUES (%s, %s, %s, %s) "
@@ -194,20 +257,33 @@ class PostgresInbox(Inbox):
     def take(self, lane: str) -> bool:
         return self._hold("lane:" + lane)
 
-    def leave(self, lane: str) -> None:
-        self._let_go("lane:" + lane)
+    def leave(self, lane: str) -> bool:
+        key = "lane:" + lane
+        if key not in self._held:
+            return self.pending(lane)
+        self._held.discard(key)
+        return self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0)), EXISTS (SELECT 1 FROM updates "
+                                "WHERE lane=%s AND NOT done)", (key, lane), "one")[1]
 
     def pending(self, lane: str) -> bool:
         return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
 
     def next(self, lane: str) -> tuple[int, str, int] | None:
-        row = self._run("UPDATE updates SET tries=tries+1 WHERE update_id=(SELECT min(update_id) FROM updates WHERE "
-                        "lane=%s AND NOT done) AND NOT done RETURNING update_id, payload, tries", (lane,), "one")
+        row = self._on_session("UPDATE updates SET tries=tries+1 WHERE update_id=(SELECT min(update_id) FROM updates "
+                               "WHERE lane=%s AND NOT done) AND NOT done RETURNING update_id, payload, tries",
+                               (lane,), "one")
         return tuple(row) if row else None
 
-    def done(self, update_id: int) -> None:
-        self._run("UPDATE updates SET done=TRUE, payload='', updated=%s WHERE update_id=%s", (time.time(), update_id))
+    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None) -> bool:
+        """Mark the update handled, with `settings` written and the look whether other updates wait in `lane`
+        (its answer) in the same statement: one round trip."""
+        from .store_pg import PostgresStore
+        put, args = (f"s AS ({PostgresStore.PUT_SETTINGS}), ", PostgresStore.settings_args(settings)) if settings else ("", ())
+        row = self._on_session(f"WITH {put}d AS (UPDATE updates SET done=TRUE, payload='', updated=%s WHERE "
+                               "update_id=%s) SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done AND "
+                               "update_id<>%s)", args + (time.time(), update_id, lane or "", update_id), "one")
         self.prune_now_and_then()
+        return bool(row[0])
 
     def lead(self, name: str) -> bool:
         """Whether this process may do the one-at-a-time job `name` (sending alerts) now; until `unlead`."""
@@ -250,7 +326,9 @@ class PostgresInbox(Inbox):
         if self._listener is not None:
             self._listener.join(timeout=3)
         with self._session_lock:
-            self._session.close()  # every lane and lead this process held is let go
+            if self._session is not None:
+                self._session.close()  # every lane and lead this process held is let go
+            self._held.clear()
 
 
 def open_inbox(store) -> Inbox:

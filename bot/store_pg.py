@@ -2,7 +2,8 @@
 feedback, the questions the releases did not answer, follows, the releases seen and the alerts owed), with the
 same methods, for a bot whose processes share one database (IRBOT_STATE=postgresql://...).
 
-psycopg 3 with its connection pool; each method is one transaction. The schema is created (and upgraded) under a
+psycopg 3 with its connection pool. Connections are in autocommit: a method of one statement is one round trip
+to the server (no BEGIN and COMMIT around it); those of several run them in one transaction. The schema is created (and upgraded) under a
 transaction-scoped advisory lock, so several processes starting at once create it once.
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ class PostgresStore(Pruning):
         self.keep_seconds = keep_days * 86400.0
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, timeout=10,
-                                        kwargs={"autocommit": False})
+                                        kwargs={"autocommit": True})
             self._pool.wait(timeout=10)
         except (psycopg.Error, Exception) as e:
             raise StateError(f"cannot reach the PostgreSQL state database: {type(e).__name__}") from None
@@ -60,7 +61,7 @@ class PostgresStore(Pruning):
         self.prune()
 
     def _create_schema(self) -> None:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables "
                                                 "WHERE table_schema = current_schema()")}
@@ -109,11 +110,23 @@ class PostgresStore(Pruning):
                   "SET value=excluded.value, updated=excluded.updated", (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
 
+    PUT_SETTINGS = ("INSERT INTO settings (key, value, updated) SELECT k, v, %s FROM unnest(%s::text[], %s::text[]) AS "
+                    "t(k, v) ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated=excluded.updated")
+
+    def put_settings(self, records: dict) -> None:
+        """Several settings in one statement (the records of one answer)."""
+        self._run(self.PUT_SETTINGS, self.settings_args(records))
+        self._prune_now_and_then()
+
+    @staticmethod
+    def settings_args(records: dict) -> tuple:
+        return time.time(), list(records), [json.dumps(v) for v in records.values()]
+
     # --- feedback -------------------------------------------------------------------------------------------
 
     def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,
              release_id: str | None = None, quote: str | None = None) -> int | None:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             row = db.execute("SELECT vote FROM feedback WHERE answer=%s AND \"user\"=%s FOR UPDATE",
                              (answer, user)).fetchone()
             db.execute("INSERT INTO feedback (answer, \"user\", vote, question, company, release_id, quote, updated) "
@@ -148,12 +161,12 @@ class PostgresStore(Pruning):
                                             (chat,), "all")]
 
     def drop_chat(self, chat: str) -> None:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             db.execute("DELETE FROM follows WHERE chat=%s", (chat,))
             db.execute("DELETE FROM alerts WHERE chat=%s AND sent=0", (chat,))
 
     def move_chat(self, old: str, new: str) -> None:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             for table in ("follows", "alerts"):
                 db.execute(f"UPDATE {table} SET chat=%s WHERE chat=%s AND NOT EXISTS (SELECT 1 FROM {table} t "
                            f"WHERE t.chat=%s AND t.{'company' if table == 'follows' else 'release_id'}="
@@ -162,7 +175,7 @@ class PostgresStore(Pruning):
 
     def queue_alerts(self, release_ids: list[str], companies: dict[str, str]) -> tuple[int, int]:
         now = time.time()
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             db.execute("LOCK TABLE known_releases IN SHARE ROW EXCLUSIVE MODE")  # one process decides what is new
             first = db.execute("SELECT 1 FROM known_releases LIMIT 1").fetchone() is None
             known = {r[0] for r in db.execute("SELECT release_id FROM known_releases")}
@@ -193,7 +206,7 @@ class PostgresStore(Pruning):
     # --- keeping it small ------------------------------------------------------------------------------------
 
     def _delete(self, cutoff: float) -> int:
-        with self._pool.connection() as db:
+        with self._pool.connection() as db, db.transaction():
             return sum(db.execute(self.stale(t, "%s"), (cutoff,)).rowcount for t in self.TABLES)
 
     def close(self) -> None:

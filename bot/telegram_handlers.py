@@ -16,7 +16,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from .answer import Citation, answer as answer_once
-from .inbox import replied
 from .render import citation_line, clip, count, e
 from .telegram_service import (Service, conversation_for, conversation_id, conversation_of, new_key, private,
                                replies_to_bot, sender_id, service)
@@ -55,15 +54,16 @@ async def edit_quietly(edit) -> None:
 
 # --- answering a question in a chat --------------------------------------------------------------------------------
 
-async def post_answer(svc: Service, conv: str, question: str, send, count_it: bool = True) -> tuple[str, Message]:
-    """Answer `question` in conversation `conv`, post it with `send(text, reply_markup=...)` and remember which
-    message shows which answer: (the answer's key, the message sent)."""
+async def post_answer(svc: Service, conv: str, question: str, send, count_it: bool = True,
+                      question_id: int | None = None) -> tuple[str, Message]:
+    """Answer `question` in conversation `conv`, post it with `send(text, reply_markup=...)` and remember, in one
+    write, the answer, which message shows it and (`question_id`) which question it answers: (its key, the
+    message sent). Behind a webhook the same write marks the update handled (bot.inbox.replied)."""
     record = await svc.ask(conv, question, count_it)
     key = new_key()
-    svc.save_answer(key, record)
     text, markup = render_view(record["answer"], key, "a", 0)
     sent = await send(text, reply_markup=markup)
-    svc.link_message(sent.chat_id, sent.message_id, key)
+    svc.remember(key, record, sent.chat_id, sent.message_id, question_id)
     return key, sent
 
 
@@ -91,9 +91,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
 
     async def reply(text, reply_markup):
         return await message.reply_text(text, reply_markup=reply_markup, do_quote=quote_it)
-    key, sent = await post_answer(svc, conv, question, reply)
-    svc.link_question(message.chat_id, message.message_id, key, sent.message_id)
-    replied()  # (behind a webhook: this question is answered, whatever happens to this process next)
+    await post_answer(svc, conv, question, reply, question_id=message.message_id)
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,13 +130,12 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text or record is None:
         return
     record = await svc.ask(record["conv"], text, count_it=False)
-    svc.save_answer(asked["key"], record)
-    # written again with the answer, so that they are kept as long (IRBOT_KEEP_DAYS)
-    svc.link_message(message.chat_id, asked["reply"], asked["key"])
-    svc.link_question(message.chat_id, message.message_id, asked["key"], asked["reply"])
     body, markup = render_view(record["answer"], asked["key"], "a", 0)
     await edit_quietly(context.bot.edit_message_text(body, chat_id=message.chat_id, message_id=asked["reply"],
                                                      reply_markup=markup))
+    # (after the edit: an edit made twice changes nothing; the links are written again with the answer, so that
+    # they are kept as long, IRBOT_KEEP_DAYS)
+    svc.remember(asked["key"], record, message.chat_id, asked["reply"], message.message_id)
 
 
 # --- buttons -----------------------------------------------------------------------------------------------------

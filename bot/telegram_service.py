@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 from .answer import Answerer, answer as answer_once
 from .companies import without_legal_suffix
 from .conversation import SQLiteStore
-from .inbox import Inbox
+from .inbox import Inbox, replied
 from .index import Loaded
 from .settings import Settings
 from .telegram_infra import RateLimit
@@ -83,20 +83,19 @@ class Service:
         self.answerer.index = loaded.index
         self.examples_for = None
 
-    def save_answer(self, key: str, record: dict) -> None:
-        self.store.put_setting(f"answer:{key}", record)
+    def remember(self, key: str, record: dict, chat_id: int, message_id: int, question_id: int | None = None) -> None:
+        """The answer `record` (by `key`), that message `message_id` shows it and, when it answered a question
+        message, which: one write, which behind a webhook also marks the update handled (bot.inbox.replied)."""
+        records = {f"answer:{key}": record, f"message:{chat_id}:{message_id}": key}
+        if question_id is not None:
+            records[f"asked:{chat_id}:{question_id}"] = {"key": key, "reply": message_id}
+        replied(self.store, records)
 
     def load_answer(self, key: str) -> dict | None:
         return self.store.get_setting(f"answer:{key}")
 
-    def link_message(self, chat_id: int, message_id: int, key: str) -> None:
-        self.store.put_setting(f"message:{chat_id}:{message_id}", key)
-
     def answer_of_message(self, chat_id: int, message_id: int) -> str | None:
         return self.store.get_setting(f"message:{chat_id}:{message_id}")
-
-    def link_question(self, chat_id: int, question_id: int, key: str, reply_id: int) -> None:
-        self.store.put_setting(f"asked:{chat_id}:{question_id}", {"key": key, "reply": reply_id})
 
     def reply_to_question(self, chat_id: int, question_id: int) -> dict | None:
         return self.store.get_setting(f"asked:{chat_id}:{question_id}")

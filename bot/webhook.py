@@ -25,7 +25,7 @@ import tornado.web
 from telegram import Update
 from telegram.ext import Application
 
-from .inbox import HANDLING, MAX_TRIES, Inbox
+from .inbox import HANDLING, MAX_TRIES, Handling, Inbox
 from .telegram_infra import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -73,17 +73,18 @@ class Lanes:
     async def _drain(self, lane: str) -> None:
         """Handle the lane's updates in order until none is left (or this process stops), then let it go."""
         try:
+            more = True
             while not self.stopping:
-                item = await asyncio.to_thread(self.inbox.next, lane)
+                item = await asyncio.to_thread(self.inbox.next, lane) if more else None
                 if item is None:
-                    await asyncio.to_thread(self.inbox.leave, lane)
-                    # (one may have arrived at another process between the look and the leave: it could not take
-                    # the lane then, so this one looks once more)
-                    if await asyncio.to_thread(self.inbox.pending, lane) and \
+                    # (letting go looks once more: one may have arrived at another process since the last look,
+                    # which could not take the lane then)
+                    if await asyncio.to_thread(self.inbox.leave, lane) and \
                             await asyncio.to_thread(self.inbox.take, lane):
+                        more = True
                         continue
                     return
-                await self._handle(*item)
+                more = await self._handle(lane, *item)
             await asyncio.to_thread(self.inbox.leave, lane)
         except Exception:
             log.exception("webhook: conversation %s stopped; its updates wait for the next process to take it", lane)
@@ -93,18 +94,22 @@ class Lanes:
             self.held.pop(lane, None)
             self.wake.set()
 
-    async def _handle(self, update_id: int, payload: str, tries: int) -> None:
+    async def _handle(self, lane: str, update_id: int, payload: str, tries: int) -> bool:
+        """Handle one update and mark it handled; whether more wait in its lane."""
         if tries > MAX_TRIES:
             log.error("webhook: update %d was tried %d times without finishing; given up", update_id, tries - 1)
         else:
             update = Update.de_json(json.loads(payload), self.app.bot)
-            token = HANDLING.set((self.inbox, update_id))
+            handling = Handling(self.inbox, update_id, lane)
+            token = HANDLING.set(handling)
             try:
                 await self.app.process_update(update)  # (a handler's error goes to the error handler, not here)
             finally:
                 HANDLING.reset(token)
             self.handled += 1
-        await asyncio.to_thread(self.inbox.done, update_id)
+            if handling.done:  # (marked with the answer it sent: bot.inbox.replied)
+                return handling.more
+        return await asyncio.to_thread(self.inbox.done, update_id, None, lane)
 
     async def stop(self, timeout: float = DRAIN_SECONDS) -> None:
         self.stopping = True

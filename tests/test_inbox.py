@@ -37,8 +37,9 @@ def test_an_update_delivered_twice_is_kept_and_handed_out_once(where):
     assert not inbox.accept(7, "chat:1", '{"update_id": 7}')   # Telegram's retry of a call that timed out
     assert inbox.take("chat:1")
     assert inbox.next("chat:1") == (7, '{"update_id": 7}', 1)
-    inbox.done(7)
-    assert inbox.next("chat:1") is None and not inbox.pending("chat:1")
+    inbox.done(7, {"asked:1:7": {"key": "k", "reply": 8}})   # with what the answer wrote, in one go
+    assert store.get_setting("asked:1:7") == {"key": "k", "reply": 8}
+    assert inbox.next("chat:1") is None and not inbox.pending("chat:1") and not inbox.leave("chat:1")
     assert not inbox.accept(7, "chat:1", '{"update_id": 7}')   # ... also once it was handled
     inbox.close()
     store.close()
@@ -50,14 +51,16 @@ def test_a_conversation_comes_out_in_update_order_and_to_one_holder(where):
         inbox.accept(update_id, lane, f'{{"update_id": {update_id}}}')
     assert inbox.waiting() == ["chat:1", "chat:2"]   # the longest waiting first
     assert inbox.take("chat:1") and not inbox.take("chat:1")
-    order = []
+    order, more = [], []
     while (item := inbox.next("chat:1")) is not None:
         order.append(item[0])
-        inbox.done(item[0])
-    assert order == [10, 12, 13]
-    inbox.leave("chat:1")
+        more.append(inbox.done(item[0], None, "chat:1"))   # (and whether more wait in the chat)
+    assert order == [10, 12, 13] and more == [True, True, False]
+    assert not inbox.leave("chat:1")                       # nothing waits in it
+    inbox.accept(14, "chat:1", '{"update_id": 14}')
+    assert inbox.take("chat:1") and inbox.leave("chat:1")   # one came in before it was let go: look again
     assert inbox.take("chat:1")
-    assert inbox.waiting() == ["chat:2"]
+    assert inbox.waiting() == ["chat:2", "chat:1"]
     inbox.close()
     store.close()
 
@@ -136,3 +139,18 @@ def test_one_leader_at_a_time_and_notices_reach_the_other_processes(pg):
     for inbox, store in ((one, store1), (two, store2)):
         inbox.close()
         store.close()
+
+
+def test_a_second_webhook_process_on_one_sqlite_file_is_refused(tmp_path):
+    """Its holds are one process's memory: two processes would answer the same chat at once."""
+    from bot.conversation import StateError
+    state = str(tmp_path / "state.sqlite3")
+    store, inbox = opened(state)
+    other = open_store(state)
+    with pytest.raises(StateError, match="serves one; for several processes use PostgreSQL"):
+        open_inbox(other)
+    inbox.close()
+    second = open_inbox(other)   # once the first has gone, a restarted process serves it
+    second.close()
+    other.close()
+    store.close()

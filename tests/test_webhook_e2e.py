@@ -240,8 +240,11 @@ def check_answers(api: BotAPI, rows: dict[str, dict], tries: dict[int, int], upd
             assert company in a.text and not others, (n, q.text, company, a.text[:300])
             mine = [a.message_id]
             if left and left[0].text == a.text and tries[updates[(chat_id, q.message_id)]] > 1:
-                mine.append(left.pop(0).message_id)   # sent again after the kill
+                again = left.pop(0)
+                mine.append(again.message_id)   # sent again after the kill
                 twice += 1
+                if os.environ.get("IRBOT_E2E_DUMP"):
+                    print("twice:", n, q.text, round(a.created - api.killed_at, 4), round(again.created - api.killed_at, 4))
             assert rows[f"asked:{chat_id}:{q.message_id}"]["reply"] in mine
         assert not left, f"chat {n}: answers nobody asked for: {[m.text[:60] for m in left]}"
     assert twice <= 20, f"{twice} answers came twice"  # (at most what the killed process had in hand)
@@ -296,3 +299,37 @@ async def test_one_process_on_sqlite_killed_and_restarted_loses_and_doubles_noth
     print(f"\nwebhook e2e, SQLite, 1 process: {2 * CHATS * PAIRS} questions, {telegram.retries} deliveries "
           f"retried, {sum(t > 1 for t in tries.values())} updates handled again after the kill, {twice} answers twice")
     assert conversations == CHATS and waiting == 0
+
+
+# --- the README's configuration -------------------------------------------------------------------------------
+
+DEPLOY = Path(__file__).resolve().parents[1] / "docs" / "deploy"
+
+
+def test_the_documented_haproxy_configuration_is_valid(tmp_path):
+    """docs/deploy/haproxy.cfg, with a certificate of the test's own in place of the deployment's, passes
+    HAProxy's own check."""
+    binary = haproxy()
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed here")
+    pem = tmp_path / "bot.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=bot.example.com", "-keyout", str(tmp_path / "key"), "-out", str(tmp_path / "crt")],
+                   check=True, capture_output=True)
+    pem.write_text((tmp_path / "crt").read_text() + (tmp_path / "key").read_text())
+    config = (DEPLOY / "haproxy.cfg").read_text()
+    assert "/etc/haproxy/certs/bot.example.com.pem" in config and "/healthz" in config
+    (tmp_path / "haproxy.cfg").write_text(config.replace("/etc/haproxy/certs/bot.example.com.pem", str(pem)))
+    done = subprocess.run([binary, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_documented_systemd_unit_runs_a_webhook_process():
+    """docs/deploy/irbot@.service starts `irbot run --webhook` with arguments irbot accepts."""
+    from bot.cli import build_parser
+    unit = (DEPLOY / "irbot@.service").read_text()
+    command = next(line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStart="))
+    words = command.replace("%i", "8441").split()
+    assert words[0].endswith("/irbot")
+    args = build_parser().parse_args(words[1:])
+    assert args.func.__name__ == "cmd_run" and args.webhook.startswith("https://") and args.port == 8441
