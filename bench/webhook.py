@@ -4,10 +4,11 @@
 process), answering through the tests' Bot API server on 127.0.0.1. Then where the time goes: what the state
 database costs per answer on each backend (the writes one answer makes, timed in one process).
 
-    python bench/webhook.py [--chats 50] [--questions 8] [--reader on|off] [--processes 1,2,3]
+    python bench/webhook.py [--chats 50] [--questions 8] [--reader on|off] [--processes 1,2,3] [--rate 4]
 
 Prints one line per configuration: answers per second, and the latency from Telegram's delivery of a question to
-its answer (p50, p95). Needs PostgreSQL and HAProxy installed (as .ci/run installs them) and the test extras;
+its answer (p50, p95). All at once (the default) the latency is mostly waiting in line; at a `--rate` the bot
+keeps up with, it is what one answer costs. Needs PostgreSQL and HAProxy installed (as .ci/run installs them) and the test extras;
 not ../shared (the corpus is tests/fixtures/corpus).
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-async def burst(state: str, processes: int, chats: int, questions: int, reader: str, tmp: Path) -> dict:
+async def burst(state: str, processes: int, chats: int, questions: int, reader: str, tmp: Path,
+                rate: float = 0.0) -> dict:
     api = await BotAPI().start()
     deployment = Deployment(api, state, processes, tmp)
     deployment.env["IRBOT_READER"] = reader
@@ -50,16 +52,19 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
         telegram = Telegram(f"http://127.0.0.1:{deployment.lb_port}/hook")
         asked: list[tuple[int, int, float]] = []   # (chat, message id, when delivered)
 
+        start = time.perf_counter()
+
         async def chat(n: int) -> None:
             user = api.person(20_000 + n, f"p{n}")
             c = api.private_chat(user)
             for k in range(questions):
+                if rate:  # question k of chat n is the (k * chats + n)th of the run, at `rate` a second
+                    await asyncio.sleep(max(0.0, start + (k * chats + n) / rate - time.perf_counter()))
                 text = QUESTIONS[(n + k) % len(QUESTIONS)]
                 m, update = api.message_update(user, c, text)
                 asked.append((c["id"], m.message_id, time.perf_counter()))
                 await telegram.deliver(update)   # the next once this one is acknowledged, as Telegram does
 
-        start = time.perf_counter()
         await asyncio.gather(*(chat(n) for n in range(chats)))
         total = chats * questions
         while api.sent < total:
@@ -111,13 +116,18 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=8, help="questions per chat")
     parser.add_argument("--reader", default="on", choices=["on", "off"])
     parser.add_argument("--processes", default="1,2,3")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="questions a second, spread over the chats (default 0: all at once, each chat's next "
+                             "question as soon as the last is acknowledged)")
     args = parser.parse_args()
     server = PostgresServer().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             os.environ["IRBOT_CACHE"] = str(tmp / "cache")
-            print(f"{args.chats} chats x {args.questions} questions, reader {args.reader}, {os.cpu_count()} cores")
+            pace = f"{args.rate:g} a second" if args.rate else "all at once"
+            print(f"{args.chats} chats x {args.questions} questions ({pace}), reader {args.reader}, "
+                  f"{os.cpu_count()} cores")
             print(f"{'backend':<11}{'processes':>10}{'answers/s':>11}{'p50 ms':>9}{'p95 ms':>9}")
             configs = [("sqlite", 1)] + [("postgresql", int(n)) for n in args.processes.split(",")]
             for i, (backend, n) in enumerate(configs):
@@ -125,7 +135,7 @@ def main() -> None:
                 run_dir.mkdir()
                 state = (str(run_dir / "state.sqlite3") if backend == "sqlite"
                          else server.create_database(f"bench_{i}"))
-                r = asyncio.run(burst(state, n, args.chats, args.questions, args.reader, run_dir))
+                r = asyncio.run(burst(state, n, args.chats, args.questions, args.reader, run_dir, args.rate))
                 print(f"{backend:<11}{n:>10}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}", flush=True)
             sqlite_ms = store_cost(str(tmp / "cost.sqlite3"))
             pg_ms = store_cost(server.create_database("bench_cost"))
