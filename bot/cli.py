@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -175,6 +176,12 @@ def cmd_run(args) -> int:
     try:
         overrides = {"irbot_corpus": args.corpus} if args.corpus else {}
         settings = load_settings(**overrides)
+        secret = args.secret_token or (settings.telegram_webhook_secret.get_secret_value()
+                                       if settings.telegram_webhook_secret else "")
+        # without it anyone who finds the URL could post updates, as any user; Telegram takes only these characters
+        if url is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise SettingsError("--webhook needs a secret token that Telegram sends with every call "
+                                "(TELEGRAM_WEBHOOK_SECRET or --secret-token): 1 to 256 of A-Z a-z 0-9 _ -")
         install_redaction(settings.token())
         logging.getLogger().setLevel(log_level("INFO"))
         new_state = [] if "://" in settings.irbot_state else _new_files(Path(settings.irbot_state))
@@ -195,8 +202,6 @@ def cmd_run(args) -> int:
         return 2
     try:
         if url is not None:
-            secret = args.secret_token or (settings.telegram_webhook_secret.get_secret_value()
-                                           if settings.telegram_webhook_secret else "")
             install_redaction(secret)
             from .webhook import serve
             asyncio.run(serve(app, inbox, listen=args.listen, port=args.port, path=url.path, url=args.webhook,

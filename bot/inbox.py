@@ -17,6 +17,7 @@ one after another in the order Telegram numbered them, whichever process receive
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -48,6 +49,7 @@ class Handling:
     lane: str
     done: bool = False
     more: bool = True   # (once done: whether other updates wait in its lane)
+    records: dict | None = None  # what the handler's answer wrote down, if it got that far
 
 
 HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("irbot_handling", default=None)
@@ -62,8 +64,12 @@ def replied(store, records: dict) -> None:
     if handling is None or handling.done:
         store.put_settings(records)
     else:
-        handling.more = handling.inbox.done(handling.update_id, records, handling.lane)
-        handling.done = True
+        handling.records = records
+        try:
+            handling.more = handling.inbox.done(handling.update_id, records, handling.lane)
+            handling.done = True
+        except LaneLost:  # (the conversation is another process's now: it answers this update again)
+            log.warning("inbox: update %d was answered after its conversation was let go", handling.update_id)
 
 
 class Inbox:
@@ -74,6 +80,7 @@ class Inbox:
         self.token = uuid.uuid4().hex[:12]  # this process, in the notices it sends (it ignores its own)
 
     def prune_now_and_then(self) -> None:
+        """Forget the ids of updates handled more than a day ago (bot.webhook calls it as it looks for work)."""
         if time.monotonic() - self._pruned_at > PRUNE_EVERY:
             self._pruned_at = time.monotonic()
             gone = self._prune(time.time() - KEEP_HANDLED)
@@ -106,6 +113,7 @@ class SQLiteInbox(Inbox):
                              " payload TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0,"
                              " updated REAL NOT NULL)")
             self._db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE done=0")
+            self._db.execute("CREATE INDEX IF NOT EXISTS updates_handled ON updates (updated) WHERE done=1")
         self.prune_now_and_then()
 
     def accept(self, update_id: int, lane: str, payload: str) -> bool:
@@ -165,11 +173,13 @@ class SQLiteInbox(Inbox):
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        self.prune_now_and_then()
         return more
 
     def lead(self, name: str) -> bool:
         return True  # one process: it always leads
+
+    def leading(self, name: str) -> bool:
+        return True
 
     def unlead(self, name: str) -> None:
         pass
@@ -188,30 +198,47 @@ class SQLiteInbox(Inbox):
         self._only.close()  # (the store closes the database)
 
 
+class LaneLost(Exception):
+    """This process no longer holds the conversation (its database connection was lost, and with it its locks):
+    whoever takes the conversation next handles what is left of it."""
+
+
 class PostgresInbox(Inbox):
     """The inbox in the PostgreSQL state database, shared by every process of the bot.
 
     The work on the conversations this process holds goes through the one connection whose session holds them
-    (one round trip a step, without a pool's bookkeeping); if that connection is lost, so are the holds, and the
-    conversations in hand stop (their updates wait for whichever process takes them next)."""
+    (one round trip a step, without a pool's bookkeeping), and each step checks the hold first: if that
+    connection was lost, so were the holds, and the step raises `LaneLost` instead of touching a conversation
+    another process may have taken. The server is told to probe the connection (TCP keepalive, user timeout), so
+    that the holds of a machine that vanished without closing it are let go within about half a minute."""
 
-    KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+    # client side: notice a dead server; server side (options): notice a dead client, and let go of its locks
+    CONNECT = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+               "keepalives_count": 3,
+               "options": "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 "
+                          "-c tcp_user_timeout=30000"}
 
     def __init__(self, store):
+        import psycopg
         super().__init__()
         self._pool, self.url = store._pool, store.url
-        with self._pool.connection() as db, db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (0x69726F74,))  # the store's schema lock
-            db.execute("CREATE TABLE IF NOT EXISTS updates (update_id BIGINT PRIMARY KEY, lane TEXT NOT NULL,"
-                       " payload TEXT NOT NULL, done BOOLEAN NOT NULL DEFAULT FALSE, tries INTEGER NOT NULL DEFAULT 0,"
-                       " updated DOUBLE PRECISION NOT NULL)")
-            db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE NOT done")
         self._session = None
         self._session_lock = threading.Lock()
         self._held: set[str] = set()
         self._listener: threading.Thread | None = None
         self._closing = False
-        self._on_session("SELECT 1")
+        try:
+            with self._pool.connection() as db, db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (0x69726F74,))  # the store's schema lock
+                db.execute("CREATE TABLE IF NOT EXISTS updates (update_id BIGINT PRIMARY KEY, lane TEXT NOT NULL,"
+                           " payload TEXT NOT NULL, done BOOLEAN NOT NULL DEFAULT FALSE, tries INTEGER NOT NULL"
+                           " DEFAULT 0, updated DOUBLE PRECISION NOT NULL)")
+                db.execute("CREATE INDEX IF NOT EXISTS updates_waiting ON updates (lane, update_id) WHERE NOT done")
+                db.execute("CREATE INDEX IF NOT EXISTS updates_handled ON updates (updated) WHERE done")
+            self._on_session("SELECT 1")
+        except psycopg.Error as e:
+            raise StateError(f"cannot keep the webhook's updates in the PostgreSQL state database: "
+                             f"{type(e).__name__}") from None
         self.prune_now_and_then()
 
     def _run(self, sql: str, args=(), fetch: str = ""):
@@ -219,32 +246,47 @@ class PostgresInbox(Inbox):
             cur = db.execute(sql, args)
             return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
-    def _on_session(self, sql: str, args=(), fetch: str = ""):
-        """Run `sql` on the session that holds this process's lanes (opened again if it was lost, with no holds)."""
+    def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None):
+        """Run `sql` on the session that holds this process's lanes, if it still holds `holding` (else
+        LaneLost). A lost session is opened again, holding nothing."""
         import psycopg
         with self._session_lock:
-            if self._session is None or self._session.closed or self._session.broken:
-                if self._held:
-                    log.warning("inbox: the connection holding %d conversation(s) was lost; they are let go",
-                                len(self._held))
-                self._held.clear()
-                self._session = psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE)
-            cur = self._session.execute(sql, args)
-            return cur.fetchone() if fetch == "one" else cur.rowcount
+            for attempt in (1, 2):
+                if self._closing:
+                    raise LaneLost("the inbox is closed")
+                if self._session is None or self._session.closed or self._session.broken:
+                    if self._held:
+                        log.warning("inbox: the connection holding %d conversation(s) was lost; they are let go",
+                                    len(self._held))
+                    self._held.clear()
+                    self._session = psycopg.connect(self.url, autocommit=True, **self.CONNECT)
+                if holding is not None and holding not in self._held:
+                    raise LaneLost(holding)
+                try:
+                    cur = self._session.execute(sql, args)
+                    return cur.fetchone() if fetch == "one" else cur.rowcount
+                except psycopg.OperationalError:  # the connection is gone, and its locks with it
+                    self._session.close()
+                    if holding is not None:
+                        self._held.clear()
+                        raise LaneLost(holding) from None
+                    if attempt == 2:
+                        raise
 
     def _hold(self, key: str) -> bool:
         """Hold `key` (a session advisory lock; not twice: PostgreSQL's would stack)."""
         if key in self._held:
             return False
         if self._on_session("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,), "one")[0]:
-            self._held.add(key)
+            with self._session_lock:
+                self._held.add(key)
             return True
         return False
 
     def _let_go(self, key: str) -> None:
-        if key in self._held:
-            self._held.discard(key)
-            self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        with contextlib.suppress(LaneLost):
+            self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,), holding=key)
+        self._held.discard(key)
 
     def accept(self, update_id: int, lane: str, payload: str) -> bool:
         return self._run("INSERT INTO updates (update_id, lane, payload, updated) VALUES (%s, %s, %s, %s) "
@@ -258,12 +300,11 @@ class PostgresInbox(Inbox):
         return self._hold("lane:" + lane)
 
     def leave(self, lane: str) -> bool:
-        key = "lane:" + lane
-        if key not in self._held:
-            return self.pending(lane)
-        self._held.discard(key)
-        return self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0)), EXISTS (SELECT 1 FROM updates "
-                                "WHERE lane=%s AND NOT done)", (key, lane), "one")[1]
+        """Let the lane go; whether updates wait in it. The look comes after the unlock, in a statement of its
+        own (a statement sees the database as it was when it began): an update that another process kept
+        meanwhile, and could not take the lane for, is seen here."""
+        self._let_go("lane:" + lane)
+        return self.pending(lane)
 
     def pending(self, lane: str) -> bool:
         return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
@@ -271,23 +312,31 @@ class PostgresInbox(Inbox):
     def next(self, lane: str) -> tuple[int, str, int] | None:
         row = self._on_session("UPDATE updates SET tries=tries+1 WHERE update_id=(SELECT min(update_id) FROM updates "
                                "WHERE lane=%s AND NOT done) AND NOT done RETURNING update_id, payload, tries",
-                               (lane,), "one")
+                               (lane,), "one", holding="lane:" + lane)
         return tuple(row) if row else None
 
     def done(self, update_id: int, settings: dict | None = None, lane: str | None = None) -> bool:
         """Mark the update handled, with `settings` written and the look whether other updates wait in `lane`
-        (its answer) in the same statement: one round trip."""
+        (its answer) in the same statement: one round trip. Only while this process holds the lane."""
         from .store_pg import PostgresStore
         put, args = (f"s AS ({PostgresStore.PUT_SETTINGS}), ", PostgresStore.settings_args(settings)) if settings else ("", ())
         row = self._on_session(f"WITH {put}d AS (UPDATE updates SET done=TRUE, payload='', updated=%s WHERE "
                                "update_id=%s) SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done AND "
-                               "update_id<>%s)", args + (time.time(), update_id, lane or "", update_id), "one")
-        self.prune_now_and_then()
+                               "update_id<>%s)", args + (time.time(), update_id, lane or "", update_id), "one",
+                               holding=None if lane is None else "lane:" + lane)
         return bool(row[0])
 
     def lead(self, name: str) -> bool:
         """Whether this process may do the one-at-a-time job `name` (sending alerts) now; until `unlead`."""
         return self._hold("lead:" + name)
+
+    def leading(self, name: str) -> bool:
+        """Whether this process still leads `name` (its connection, and the lock with it, may have been lost)."""
+        try:
+            self._on_session("SELECT 1", holding="lead:" + name)
+            return True
+        except (LaneLost, Exception):
+            return False
 
     def unlead(self, name: str) -> None:
         self._let_go("lead:" + name)
@@ -303,7 +352,7 @@ class PostgresInbox(Inbox):
         def loop():
             while not self._closing:
                 try:
-                    with psycopg.connect(self.url, autocommit=True, **self.KEEPALIVE) as conn:
+                    with psycopg.connect(self.url, autocommit=True, **self.CONNECT) as conn:
                         conn.execute(f"LISTEN {NOTICE_CHANNEL}")
                         while not self._closing:
                             for notice in conn.notifies(timeout=1.0):
@@ -322,13 +371,13 @@ class PostgresInbox(Inbox):
         return self._run("DELETE FROM updates WHERE done AND updated < %s", (cutoff,))
 
     def close(self) -> None:
-        self._closing = True
-        if self._listener is not None:
-            self._listener.join(timeout=3)
         with self._session_lock:
+            self._closing = True
             if self._session is not None:
                 self._session.close()  # every lane and lead this process held is let go
             self._held.clear()
+        if self._listener is not None:
+            self._listener.join(timeout=3)
 
 
 def open_inbox(store) -> Inbox:

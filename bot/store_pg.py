@@ -65,7 +65,7 @@ class PostgresStore(Pruning):
             db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables "
                                                 "WHERE table_schema = current_schema()")}
-            if "irbot_schema" not in tables and tables & {*self.TABLES, "follows", "known_releases"}:
+            if "irbot_schema" not in tables and tables & {*self.TABLES, "follows", "known_releases", "updates"}:
                 raise StateError("the PostgreSQL state database holds tables of the same names that irbot did not "
                                  "write: give irbot a database (or schema) of its own")
             for sql in SCHEMA:

@@ -148,20 +148,21 @@ async def send_alerts(app: Application, queue: bool = True) -> int:
     that blocked the bot (or removed it) loses its follows; one that fails otherwise is tried again next time."""
     svc: Service = app.bot_data["irbot"]
     async with svc.alerting:  # one sender at a time: start-up, /reload and the watcher may all ask
-        # ... and one process at a time where several share the database (the others' turn comes next time)
+        # (any process may queue: the database decides once what is new)
+        new, queued = follow.queue_new_releases(svc.store, svc.index) if queue else (0, 0)
+        if new:
+            log.info("%s, %d alert(s) to send", count(new, "new release"), queued)
+        # ... and one process at a time sends, where several share the database (the others' turn comes next time)
         if svc.inbox is not None and not await asyncio.to_thread(svc.inbox.lead, "alerts"):
             return 0
         try:
-            return await _queue_and_send(app, svc, queue)
+            return await _send_owed(app, svc)
         finally:
             if svc.inbox is not None:
                 await asyncio.to_thread(svc.inbox.unlead, "alerts")
 
 
-async def _queue_and_send(app: Application, svc: Service, queue: bool) -> int:
-    new, queued = follow.queue_new_releases(svc.store, svc.index) if queue else (0, 0)
-    if new:
-        log.info("%s, %d alert(s) to send", count(new, "new release"), queued)
+async def _send_owed(app: Application, svc: Service) -> int:
     sent = 0
     while True:
         owed = follow.owed(svc.store, svc.index, limit=500)
@@ -169,6 +170,8 @@ async def _queue_and_send(app: Application, svc: Service, queue: bool) -> int:
             return sent
         failed = 0
         for a in owed:
+            if svc.inbox is not None and not await asyncio.to_thread(svc.inbox.leading, "alerts"):
+                return sent  # (its connection to the database was lost, and the lead with it)
             text, markup = alert_message(a)
             try:
                 await app.bot.send_message(int(a.chat), text, reply_markup=markup)

@@ -4,9 +4,10 @@
   checked (the secret token, constant-time; a JSON update), kept in the inbox (`bot.inbox`), and only then
   answered 200, so an update Telegram was told we have is never lost. GET /healthz says whether this process
   takes updates (the load balancer's health check); while it stops it answers 503.
-- The lanes (`Lanes`): each process takes the conversations that have updates waiting (its own deliveries first,
-  then any a dead process left) and handles each conversation's updates in order, through the Application's
-  handlers. Up to IRBOT_CONCURRENCY conversations at a time.
+- The lanes (`Lanes`): each process takes the conversations that have updates waiting, whoever received them
+  (woken at once by its own deliveries, and every POLL_SECONDS for the rest, such as those a dead process left),
+  and handles each conversation's updates in order, through the Application's handlers. Up to
+  IRBOT_CONCURRENCY conversations at a time.
 - /reload in one process reaches the others (the inbox's notices); `irbot add` reaches them through the corpus
   watcher each runs. On SIGTERM a process stops taking updates, finishes the ones it is handling, and lets go of
   its lanes for the others.
@@ -25,7 +26,7 @@ import tornado.web
 from telegram import Update
 from telegram.ext import Application
 
-from .inbox import HANDLING, MAX_TRIES, Handling, Inbox
+from .inbox import HANDLING, MAX_TRIES, Handling, Inbox, LaneLost
 from .telegram_infra import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Lanes:
             self.wake.clear()
 
     async def _take_waiting(self) -> None:
+        await asyncio.to_thread(self.inbox.prune_now_and_then)
         if len(self.held) >= self.concurrency:
             return
         lanes = await asyncio.to_thread(self.inbox.waiting, 4 * self.concurrency + len(self.held))
@@ -86,6 +88,9 @@ class Lanes:
                     return
                 more = await self._handle(lane, *item)
             await asyncio.to_thread(self.inbox.leave, lane)
+        except LaneLost:
+            log.warning("webhook: conversation %s was let go (the database connection was lost); whoever takes it "
+                        "next answers the rest", lane)
         except Exception:
             log.exception("webhook: conversation %s stopped; its updates wait for the next process to take it", lane)
             with contextlib.suppress(Exception):
@@ -109,18 +114,29 @@ class Lanes:
             self.handled += 1
             if handling.done:  # (marked with the answer it sent: bot.inbox.replied)
                 return handling.more
+            # (a handler that failed after its answer went out: its records are written with the mark)
+            return await asyncio.to_thread(self.inbox.done, update_id, handling.records, lane)
         return await asyncio.to_thread(self.inbox.done, update_id, None, lane)
 
     async def stop(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Finish the updates in hand, for up to `timeout` seconds; those still unfinished then are stopped where
+        they are, not marked handled, and left to the other processes (or this one's restart)."""
         self.stopping = True
         self.wake.set()
         tasks = list(self.held.values())
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            _, unfinished = await asyncio.wait(tasks, timeout=timeout)
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                log.warning("webhook: %d conversation(s) not finished in %g s; left to the other processes",
+                            len(unfinished), timeout)
+                await asyncio.wait(unfinished)
 
 
 class WebhookHandler(tornado.web.RequestHandler):
-    """POST: one update from Telegram, kept before it is acknowledged."""
+    """POST: one update from Telegram, kept before it is acknowledged. Also while this process stops: the update is
+    in the shared database, and another process (or this one's restart) answers it."""
 
     def initialize(self, app: Application, inbox: Inbox, lanes: Lanes, secret: str):
         self.bot_app, self.inbox, self.lanes, self.secret = app, inbox, lanes, secret
@@ -129,8 +145,6 @@ class WebhookHandler(tornado.web.RequestHandler):
         pass
 
     async def post(self) -> None:
-        if self.lanes.stopping:
-            raise tornado.web.HTTPError(503)  # the load balancer (or Telegram) tries another process
         given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if self.secret and not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise tornado.web.HTTPError(403)
@@ -214,5 +228,15 @@ async def serving(app: Application, inbox: Inbox, *, listen: str, port: int, pat
 
 def _on_notice(app: Application, what: str) -> None:
     if what == "reload":
-        from .telegram_follow import reload_corpus
-        app.create_task(reload_corpus(app, announce=False))
+        app.create_task(_reload_from_notice(app))
+
+
+async def _reload_from_notice(app: Application) -> None:
+    """Another process's /reload: serve the corpus as it is now (and send the alerts it owes, if this process
+    leads the sending)."""
+    from .telegram_follow import reload_corpus, send_alerts
+    try:
+        await reload_corpus(app, announce=False)
+        await send_alerts(app)
+    except Exception:
+        log.exception("webhook: reloading after another process's /reload failed; the corpus watcher tries again")

@@ -154,3 +154,29 @@ def test_a_second_webhook_process_on_one_sqlite_file_is_refused(tmp_path):
     second.close()
     other.close()
     store.close()
+
+
+def test_a_process_that_lost_its_connection_stops_touching_what_it_held(pg):
+    """Its locks went with the connection: another process may have taken the chat, so it must not hand out or
+    mark its updates any more."""
+    import psycopg
+    from bot.inbox import LaneLost
+    (store1, one), (store2, two) = opened(pg), opened(pg)
+    one.accept(1, "chat:1", '{"update_id": 1}')
+    assert one.take("chat:1") and one.lead("alerts") and one.leading("alerts")
+    update_id = one.next("chat:1")[0]
+    with psycopg.connect(pg, autocommit=True) as admin:  # a database restart, a network blip, a DBA
+        admin.execute("SELECT pg_terminate_backend(%s)", (one._session.info.backend_pid,))
+    time.sleep(0.2)
+    assert two.take("chat:1") and two.next("chat:1")[0] == update_id   # the other process takes over
+    with pytest.raises(LaneLost):
+        one.next("chat:1")
+    with pytest.raises(LaneLost):
+        one.done(update_id, {"asked:1:1": {"key": "k", "reply": 2}}, "chat:1")
+    assert store1.get_setting("asked:1:1") is None
+    assert not one.leading("alerts") and two.lead("alerts")
+    # and the server probes a holder's connection, so a vanished machine's locks go in about half a minute
+    assert one._on_session("SHOW tcp_keepalives_idle", fetch="one")[0] in ("10", "10s")
+    for inbox, store in ((one, store1), (two, store2)):
+        inbox.close()
+        store.close()

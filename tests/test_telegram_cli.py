@@ -55,6 +55,13 @@ def test_webhook_needs_https(tmp_path, monkeypatch, capsys):
     assert done.returncode != 0 and done.stderr.count("\n") == 1 and "https://" in done.stderr
 
 
+def test_webhook_needs_a_secret_and_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    """Without one, anyone who finds the URL could post updates as any user (admin commands included)."""
+    done = run(tmp_path, monkeypatch, capsys, "--webhook", "https://example.com/hook", TELEGRAM_BOT_TOKEN=TOKEN)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "TELEGRAM_WEBHOOK_SECRET" in done.stderr
+    assert not (tmp_path / "state.sqlite3").exists() and not list(tmp_path.glob("state.sqlite3*"))
+
+
 def test_token_from_dotenv_and_bad_setting_reported(tmp_path, monkeypatch, capsys):
     (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nIRBOT_USER_QUESTIONS=lots\n")
     done = run(tmp_path, monkeypatch, capsys)

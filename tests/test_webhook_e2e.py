@@ -84,6 +84,7 @@ defaults
     timeout server 30s
     retries 3
     option redispatch
+    retry-on conn-failure empty-response 503
 frontend webhook
     bind 127.0.0.1:{self.lb_port}
     default_backend bots
