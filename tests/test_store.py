@@ -81,12 +81,15 @@ def test_alerts_are_owed_once_per_follower_and_move_or_go_with_their_chat(where)
 
 
 def test_several_processes_opening_a_new_postgresql_state_at_once_all_start(postgres):
+    from bot.inbox import open_inbox
     url = postgres.create_database("irbot_many")
-    opened, failed = [], []
+    opened, failed, inboxes = [], [], []
 
     def start():
         try:
-            opened.append(open_store(url))
+            store = open_store(url)
+            opened.append(store)
+            inboxes.append(open_inbox(store))  # (a webhook process: its table of updates too)
         except Exception as e:  # noqa: BLE001 - what failed is the assertion's message
             failed.append(repr(e))
     threads = [threading.Thread(target=start) for _ in range(4)]
@@ -94,10 +97,12 @@ def test_several_processes_opening_a_new_postgresql_state_at_once_all_start(post
         t.start()
     for t in threads:
         t.join(60)
-    assert not failed and len(opened) == 4
+    assert not failed and len(opened) == 4 and len(inboxes) == 4
     opened[0].put("c", Context(company="Fusion"))
     assert all(s.get("c").company == "Fusion" for s in opened)
-    for s in opened:
+    assert inboxes[0].accept(1, "chat:1", "{}") and not inboxes[3].accept(1, "chat:1", "{}")
+    for inbox, s in zip(inboxes, opened):
+        inbox.close()
         s.close()
 
 
