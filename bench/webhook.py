@@ -85,8 +85,8 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
 
 def store_cost(where: str, rounds: int = 300) -> float:
     """Milliseconds the state database takes for what one answer writes and reads, as the webhook handles it:
-    keep the update, take its chat, read it back, read and write the context, write the answer record and its two
-    links with the mark that it is handled (and the look for the next), let the chat go."""
+    keep the update, take its chat, read it back, read the context, write the new context, the answer record and
+    its two links with the mark that it is handled (and the look for the next), let the chat go."""
     from bot.conversation import Context
     from bot.inbox import open_inbox
     from bot.store import open_store
@@ -100,9 +100,9 @@ def store_cost(where: str, rounds: int = 300) -> float:
         inbox.take(lane)
         update_id = inbox.next(lane)[0]
         store.get(lane)
-        store.put(lane, context)
         more = inbox.done(update_id, {f"answer:{i}": {"conv": lane, "answer": {"quote": "x" * 400}},
-                                      f"message:{i}:1": f"{i}", f"asked:{i}:1": {"key": f"{i}", "reply": 2}}, lane)
+                                      f"message:{i}:1": f"{i}", f"asked:{i}:1": {"key": f"{i}", "reply": 2}}, lane,
+                          {lane: context})
         assert not more and not inbox.leave(lane)
         times.append(time.perf_counter() - start)
     inbox.close()

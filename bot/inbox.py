@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 try:
     import fcntl
@@ -50,6 +50,7 @@ class Handling:
     done: bool = False
     more: bool = True   # (once done: whether other updates wait in its lane)
     records: dict | None = None  # what the handler's answer wrote down, if it got that far
+    contexts: dict = field(default_factory=dict)  # conversation -> the context its answer left, written with the mark
 
 
 HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("irbot_handling", default=None)
@@ -57,7 +58,8 @@ HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("irbo
 
 def replied(store, records: dict) -> None:
     """A handler has sent its reply: write down what it showed (`records`, settings of the state database) and,
-    behind a webhook, in the same statement, that the update is handled. At once, with no wait in between: the
+    behind a webhook, in the same statement, the conversation's new context and that the update is handled (so
+    that an update answered again after a crash reads the context its predecessor left, not its own). At once, with no wait in between: the
     moment in which a killed process has answered but not yet said so (so that its update is answered again
     elsewhere) is kept to the few milliseconds of this one round trip."""
     handling = HANDLING.get()
@@ -66,7 +68,7 @@ def replied(store, records: dict) -> None:
     else:
         handling.records = records
         try:
-            handling.more = handling.inbox.done(handling.update_id, records, handling.lane)
+            handling.more = handling.inbox.done(handling.update_id, records, handling.lane, handling.contexts)
             handling.done = True
         except LaneLost:  # (the conversation is another process's now: it answers this update again)
             log.warning("inbox: update %d was answered after its conversation was let go", handling.update_id)
@@ -155,13 +157,18 @@ class SQLiteInbox(Inbox):
             self._db.execute("UPDATE updates SET tries=tries+1 WHERE update_id=?", (row[0],))
             return row[0], row[1], row[2] + 1
 
-    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None) -> bool:
-        """Mark the update handled (with `settings` written in the same transaction); whether other updates wait
-        in `lane`."""
+    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None,
+             contexts: dict | None = None) -> bool:
+        """Mark the update handled (with `settings` and the conversations' `contexts` written in the same
+        transaction); whether other updates wait in `lane`."""
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                for conv, context in (contexts or {}).items():
+                    self._db.execute("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) "
+                                     "DO UPDATE SET context=excluded.context, updated=excluded.updated",
+                                     (conv, context.model_dump_json(), now))
                 for key, value in (settings or {}).items():
                     self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO "
                                      "UPDATE SET value=excluded.value, updated=excluded.updated",
@@ -315,11 +322,16 @@ class PostgresInbox(Inbox):
                                (lane,), "one", holding="lane:" + lane)
         return tuple(row) if row else None
 
-    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None) -> bool:
-        """Mark the update handled, with `settings` written and the look whether other updates wait in `lane`
-        (its answer) in the same statement: one round trip. Only while this process holds the lane."""
+    def done(self, update_id: int, settings: dict | None = None, lane: str | None = None,
+             contexts: dict | None = None) -> bool:
+        """Mark the update handled, with `settings` and the conversations' `contexts` written and the look whether
+        other updates wait in `lane` (its answer) in the same statement: one round trip. Only while this process
+        holds the lane."""
         from .store_pg import PostgresStore
         put, args = (f"s AS ({PostgresStore.PUT_SETTINGS}), ", PostgresStore.settings_args(settings)) if settings else ("", ())
+        if contexts:
+            put += f"c AS ({PostgresStore.PUT_CONTEXTS}), "
+            args += PostgresStore.contexts_args(contexts)
         row = self._on_session(f"WITH {put}d AS (UPDATE updates SET done=TRUE, payload='', updated=%s WHERE "
                                "update_id=%s) SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done AND "
                                "update_id<>%s)", args + (time.time(), update_id, lane or "", update_id), "one",

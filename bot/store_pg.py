@@ -122,6 +122,13 @@ class PostgresStore(Pruning):
     def settings_args(records: dict) -> tuple:
         return time.time(), list(records), [json.dumps(v) for v in records.values()]
 
+    PUT_CONTEXTS = ("INSERT INTO contexts (conv, context, updated) SELECT k, v, %s FROM unnest(%s::text[], %s::text[]) "
+                    "AS t(k, v) ON CONFLICT (conv) DO UPDATE SET context=excluded.context, updated=excluded.updated")
+
+    @staticmethod
+    def contexts_args(contexts: dict) -> tuple:
+        return time.time(), list(contexts), [c.model_dump_json() for c in contexts.values()]
+
     # --- feedback -------------------------------------------------------------------------------------------
 
     def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,

@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 from .answer import Answerer, answer as answer_once
 from .companies import without_legal_suffix
 from .conversation import SQLiteStore
-from .inbox import Inbox, replied
+from .inbox import HANDLING, Inbox, replied
 from .index import Loaded
 from .settings import Settings
 from .telegram_infra import RateLimit
@@ -55,7 +55,10 @@ class Service:
     async def ask(self, conv: str, question: str, count_it: bool = True) -> dict:
         """The answer to `question` in conversation `conv`, as the record the state database keeps (counted for
         /stats when `count_it`: a question typed, not an example pressed or an edit)."""
-        result = await self.run(self.answerer.ask, conv, question)
+        handling = HANDLING.get()  # behind a webhook the context is written with the mark that the update was handled
+        result = await self.run(self.answerer.ask, conv, question, handling is None)
+        if handling is not None:
+            handling.contexts[conv] = result.context
         if count_it:
             self.counts["answered" if result.answered else "not_found"] += 1
         return {"conv": conv, "answer": result.model_dump(mode="json", exclude={"context"})}

@@ -114,8 +114,8 @@ class Lanes:
             self.handled += 1
             if handling.done:  # (marked with the answer it sent: bot.inbox.replied)
                 return handling.more
-            # (a handler that failed after its answer went out: its records are written with the mark)
-            return await asyncio.to_thread(self.inbox.done, update_id, handling.records, lane)
+            # (a handler that did not get to write down its answer: what it has is written with the mark)
+            return await asyncio.to_thread(self.inbox.done, update_id, handling.records, lane, handling.contexts)
         return await asyncio.to_thread(self.inbox.done, update_id, None, lane)
 
     async def stop(self, timeout: float = DRAIN_SECONDS) -> None:

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from bot.conversation import Context
 from bot.inbox import open_inbox
 from bot.store import open_store
 
@@ -37,8 +38,9 @@ def test_an_update_delivered_twice_is_kept_and_handed_out_once(where):
     assert not inbox.accept(7, "chat:1", '{"update_id": 7}')   # Telegram's retry of a call that timed out
     assert inbox.take("chat:1")
     assert inbox.next("chat:1") == (7, '{"update_id": 7}', 1)
-    inbox.done(7, {"asked:1:7": {"key": "k", "reply": 8}})   # with what the answer wrote, in one go
-    assert store.get_setting("asked:1:7") == {"key": "k", "reply": 8}
+    # with what the answer wrote and the context it left, in one go
+    inbox.done(7, {"asked:1:7": {"key": "k", "reply": 8}}, "chat:1", {"chat:1": Context(company="Fusion")})
+    assert store.get_setting("asked:1:7") == {"key": "k", "reply": 8} and store.get("chat:1").company == "Fusion"
     assert inbox.next("chat:1") is None and not inbox.pending("chat:1") and not inbox.leave("chat:1")
     assert not inbox.accept(7, "chat:1", '{"update_id": 7}')   # ... also once it was handled
     inbox.close()

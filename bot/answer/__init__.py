@@ -129,9 +129,12 @@ class Answerer:
         self.store = store if store is not None else MemoryStore()
         self.reader = shipped_reader() if reader == "default" else reader
 
-    def ask(self, conv: str, question: str) -> Answer:
+    def ask(self, conv: str, question: str, remember: bool = True) -> Answer:
+        """The answer, its context written for the next question (unless `remember` is False: the caller writes
+        `result.context` itself, as the webhook does together with the mark that the update was handled)."""
         result = answer(self.index, question, self.store.get(conv), self.reader)
-        self.store.put(conv, result.context)
+        if remember:
+            self.store.put(conv, result.context)
         if not result.answered and result.message.startswith(NOT_FOUND_START):
             self.store.note_unanswered(question, result.about)  # for `irbot report`: what the releases lack
         return result
