@@ -253,9 +253,10 @@ class PostgresInbox(Inbox):
             cur = db.execute(sql, args)
             return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
-    def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None):
+    def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None, then: tuple | None = None):
         """Run `sql` on the session that holds this process's lanes, if it still holds `holding` (else
-        LaneLost). A lost session is opened again, holding nothing."""
+        LaneLost); with `then` (sql, args), that statement right after it, in the same round trip, and its
+        result. A lost session is opened again, holding nothing."""
         import psycopg
         with self._session_lock:
             for attempt in (1, 2):
@@ -270,7 +271,12 @@ class PostgresInbox(Inbox):
                 if holding is not None and holding not in self._held:
                     raise LaneLost(holding)
                 try:
-                    cur = self._session.execute(sql, args)
+                    if then is None:
+                        cur = self._session.execute(sql, args)
+                    else:
+                        with self._session.pipeline():
+                            self._session.execute(sql, args)
+                            cur = self._session.execute(*then)
                     return cur.fetchone() if fetch == "one" else cur.rowcount
                 except psycopg.OperationalError:  # the connection is gone, and its locks with it
                     self._session.close()
@@ -310,8 +316,15 @@ class PostgresInbox(Inbox):
         """Let the lane go; whether updates wait in it. The look comes after the unlock, in a statement of its
         own (a statement sees the database as it was when it began): an update that another process kept
         meanwhile, and could not take the lane for, is seen here."""
-        self._let_go("lane:" + lane)
-        return self.pending(lane)
+        key = "lane:" + lane
+        if key not in self._held:
+            return self.pending(lane)
+        self._held.discard(key)
+        try:  # both statements sent at once (a pipeline): one round trip, two snapshots
+            return self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,), "one",
+                                    then=("SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done)", (lane,)))[0]
+        except LaneLost:
+            return self.pending(lane)
 
     def pending(self, lane: str) -> bool:
         return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
