@@ -253,10 +253,9 @@ class PostgresInbox(Inbox):
             cur = db.execute(sql, args)
             return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
-    def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None, then: tuple | None = None):
+    def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None):
         """Run `sql` on the session that holds this process's lanes, if it still holds `holding` (else
-        LaneLost); with `then` (sql, args), that statement right after it, in the same round trip, and its
-        result. A lost session is opened again, holding nothing."""
+        LaneLost). A lost session is opened again, holding nothing."""
         import psycopg
         with self._session_lock:
             for attempt in (1, 2):
@@ -271,17 +270,17 @@ class PostgresInbox(Inbox):
                 if holding is not None and holding not in self._held:
                     raise LaneLost(holding)
                 try:
-                    if then is None:
-                        cur = self._session.execute(sql, args)
-                    else:
-                        with self._session.pipeline():
-                            self._session.execute(sql, args)
-                            cur = self._session.execute(*then)
+                    cur = self._session.execute(sql, args)
                     return cur.fetchone() if fetch == "one" else cur.rowcount
-                except psycopg.OperationalError:  # the connection is gone, and its locks with it
+                except psycopg.OperationalError as err:
+                    if not (self._session.broken or self._session.closed):
+                        raise  # this statement's error (a deadlock, a cancel), not the connection's: the holds stand
+                    # the connection is gone, and its locks with it
+                    log.warning("inbox: the connection holding %d conversation(s) failed (%s: %s); they are let go",
+                                len(self._held), type(err).__name__, err)
                     self._session.close()
+                    self._held.clear()
                     if holding is not None:
-                        self._held.clear()
                         raise LaneLost(holding) from None
                     if attempt == 2:
                         raise
@@ -320,11 +319,8 @@ class PostgresInbox(Inbox):
         if key not in self._held:
             return self.pending(lane)
         self._held.discard(key)
-        try:  # both statements sent at once (a pipeline): one round trip, two snapshots
-            return self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,), "one",
-                                    then=("SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done)", (lane,)))[0]
-        except LaneLost:
-            return self.pending(lane)
+        self._on_session("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        return self._on_session("SELECT EXISTS (SELECT 1 FROM updates WHERE lane=%s AND NOT done)", (lane,), "one")[0]
 
     def pending(self, lane: str) -> bool:
         return self._run("SELECT 1 FROM updates WHERE lane=%s AND NOT done LIMIT 1", (lane,), "one") is not None
