@@ -6,8 +6,9 @@ database costs per answer on each backend (the writes one answer makes, timed in
 
     python bench/webhook.py [--chats 50] [--questions 8] [--reader on|off] [--processes 1,2,3] [--rate 4]
 
-Prints one line per configuration: answers per second, and the latency from Telegram's delivery of a question to
-its answer (p50, p95). All at once (the default) the latency is mostly waiting in line; at a `--rate` the bot
+Prints one line per configuration: answers per second, the latency from Telegram's delivery of a question to
+its answer (p50, p95), and "mark": the median time from the answer reaching the Bot API server to the process
+writing down that it was sent (the moment in which a killed process's answer would be sent again by another). All at once (the default) the latency is mostly waiting in line; at a `--rate` the bot
 keeps up with, it is what one answer costs. Needs PostgreSQL and HAProxy installed (as .ci/run installs them) and the test extras;
 not ../shared (the corpus is tests/fixtures/corpus).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -50,7 +52,8 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
         deployment.start_lb()
         await asyncio.sleep(0.6)
         telegram = Telegram(f"http://127.0.0.1:{deployment.lb_port}/hook")
-        asked: list[tuple[int, int, float]] = []   # (chat, message id, when delivered)
+        asked: list[tuple[int, int, float, int]] = []   # (chat, message id, when delivered, update id)
+        wall = time.time() - time.perf_counter()           # (perf_counter to time.time, for the database's times)
 
         start = time.perf_counter()
 
@@ -62,7 +65,7 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
                     await asyncio.sleep(max(0.0, start + (k * chats + n) / rate - time.perf_counter()))
                 text = QUESTIONS[(n + k) % len(QUESTIONS)]
                 m, update = api.message_update(user, c, text)
-                asked.append((c["id"], m.message_id, time.perf_counter()))
+                asked.append((c["id"], m.message_id, time.perf_counter(), update["update_id"]))
                 await telegram.deliver(update)   # the next once this one is acknowledged, as Telegram does
 
         await asyncio.gather(*(chat(n) for n in range(chats)))
@@ -71,16 +74,29 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
         await telegram.client.aclose()
-        latencies = []
-        for chat_id in {c for c, _, _ in asked}:
-            mine = sorted((mid, t) for c, mid, t in asked if c == chat_id)
+        marked = handled_at(state)
+        latencies, unmarked = [], []
+        for chat_id in {a[0] for a in asked}:
+            mine = sorted((mid, t, uid) for c, mid, t, uid in asked if c == chat_id)
             answers = sorted(m.created for m in api.chats[chat_id].values() if m.from_bot)
-            latencies += [a - t for (_, t), a in zip(mine, answers)]   # a chat's answers come in order
+            latencies += [a - t for (_, t, _), a in zip(mine, answers)]   # a chat's answers come in order
+            unmarked += [marked[uid] - (a + wall) for (_, _, uid), a in zip(mine, answers)]
         return {"answers": api.sent, "per_second": total / elapsed, "p50": percentile(latencies, 50) * 1000,
-                "p95": percentile(latencies, 95) * 1000}
+                "p95": percentile(latencies, 95) * 1000, "mark": percentile(unmarked, 50) * 1000}
     finally:
         deployment.stop()
         await api.stop()
+
+
+def handled_at(state: str) -> dict[int, float]:
+    """When each update was marked handled (time.time()), from the state database."""
+    if state.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(state) as db:
+            return dict(db.execute("SELECT update_id, updated FROM updates WHERE done").fetchall())
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        return dict(db.execute("SELECT update_id, updated FROM updates WHERE done=1").fetchall())
 
 
 def store_cost(where: str, rounds: int = 300) -> float:
@@ -128,7 +144,7 @@ def main() -> None:
             pace = f"{args.rate:g} a second" if args.rate else "all at once"
             print(f"{args.chats} chats x {args.questions} questions ({pace}), reader {args.reader}, "
                   f"{os.cpu_count()} cores")
-            print(f"{'backend':<11}{'processes':>10}{'answers/s':>11}{'p50 ms':>9}{'p95 ms':>9}")
+            print(f"{'backend':<11}{'processes':>10}{'answers/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'mark ms':>9}")
             configs = [("sqlite", 1)] + [("postgresql", int(n)) for n in args.processes.split(",")]
             for i, (backend, n) in enumerate(configs):
                 run_dir = tmp / f"run{i}"
@@ -136,7 +152,8 @@ def main() -> None:
                 state = (str(run_dir / "state.sqlite3") if backend == "sqlite"
                          else server.create_database(f"bench_{i}"))
                 r = asyncio.run(burst(state, n, args.chats, args.questions, args.reader, run_dir, args.rate))
-                print(f"{backend:<11}{n:>10}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}", flush=True)
+                print(f"{backend:<11}{n:>10}{r['per_second']:>11.1f}{r['p50']:>9.0f}{r['p95']:>9.0f}{r['mark']:>9.1f}",
+                      flush=True)
             sqlite_ms = store_cost(str(tmp / "cost.sqlite3"))
             pg_ms = store_cost(server.create_database("bench_cost"))
             print(f"state database per answer (median of 300): SQLite {sqlite_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms "
