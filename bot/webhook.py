@@ -88,6 +88,10 @@ class Lanes:
                     return
                 more = await self._handle(lane, *item)
             await asyncio.to_thread(self.inbox.leave, lane)
+        except asyncio.CancelledError:  # (stopped where it was: its update stays waiting, free for whoever is next)
+            with contextlib.suppress(Exception):
+                self.inbox.leave(lane)
+            raise
         except LaneLost:
             log.warning("webhook: conversation %s was let go (the database connection was lost); whoever takes it "
                         "next answers the rest", lane)

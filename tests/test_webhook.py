@@ -104,3 +104,29 @@ async def _tick(api):
     task = asyncio.create_task(tick())
     yield
     task.cancel()
+
+
+async def test_a_stopping_process_leaves_what_it_cannot_finish_unmarked(tmp_path):
+    """SIGTERM: what is in hand gets DRAIN_SECONDS; a handler still running then is stopped where it is, and its
+    update stays waiting for another process (or this one's restart), not marked handled."""
+    from types import SimpleNamespace
+
+    from bot.store import open_store
+    from bot.webhook import Lanes
+    started = asyncio.Event()
+
+    async def process_update(update):   # a handler that never finishes (a hung Bot API call, say)
+        started.set()
+        await asyncio.sleep(3600)
+    store = open_store(tmp_path / "state.sqlite3")
+    inbox = open_inbox(store)
+    lanes = Lanes(SimpleNamespace(bot=None, process_update=process_update), inbox, concurrency=4)
+    inbox.accept(1, "chat:1", '{"update_id": 1}')
+    running = asyncio.create_task(lanes.run())
+    await asyncio.wait_for(started.wait(), 5)
+    await lanes.stop(timeout=0.2)
+    await asyncio.wait_for(running, 5)
+    assert not lanes.held and inbox.pending("chat:1")       # not marked handled ...
+    assert inbox.take("chat:1") and inbox.next("chat:1")[0] == 1   # ... and free for whoever comes next
+    inbox.close()
+    store.close()
