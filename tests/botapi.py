@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import shutil
 import socket
@@ -681,6 +682,18 @@ def make_corpus(folder: Path) -> Path:
             shutil.copy(f, folder / f.name)
     (folder / "acme-acmw-2024-03-04.md").write_text(ACME, encoding="utf-8")
     return folder
+
+
+def add_zeta_release(folder: Path) -> None:
+    """A third company (Zeta Turbines, ZTX) added to `make_corpus`'s folder, its files dated a minute back (so
+    that a reload can trust their size and time): what /reload must pick up."""
+    (folder / "zeta.md").write_text(ACME.replace("acme-acmw-2024-03-04", "zeta-ztx-2024-05-01")
+                                    .replace("Acme Widgets", "Zeta Turbines").replace("ACMW", "ZTX")
+                                    .replace("Borealis Robotics", "Nordlys Energy").replace("Borealis", "Nordlys")
+                                    .replace("Acme", "Zeta"), encoding="utf-8")
+    past = time.time() - 60
+    for f in folder.iterdir():
+        os.utime(f, (past, past))
 
 
 def release_text(folder: Path) -> str:

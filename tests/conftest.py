@@ -6,6 +6,7 @@ never see an index built by another checkout.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -141,6 +142,22 @@ def corpus(tmp_path_factory):
 def index(corpus, tmp_path_factory):
     from bot.index import open_index
     return open_index(corpus, cache_dir=tmp_path_factory.mktemp("cache")).index
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request, tmp_path):
+    """What IRBOT_STATE would say, once for each store: a file path, or a postgresql:// URL of a fresh database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.sqlite3")
+    return request.getfixturevalue("postgres").create_database(f"irbot_{next(_databases)}")
+
+
+def fresh_database(postgres) -> str:
+    """The URL of a new database on the tests' PostgreSQL server."""
+    return postgres.create_database(f"irbot_{next(_databases)}")
 
 
 @pytest.fixture

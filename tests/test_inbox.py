@@ -3,7 +3,6 @@ updates come out in order and to one holder at a time, and (PostgreSQL) a proces
 held, so another takes over what it had accepted."""
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -16,15 +15,7 @@ import pytest
 from bot.conversation import Context
 from bot.inbox import open_inbox
 from bot.store import open_store
-
-_databases = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def where(request, tmp_path):
-    if request.param == "sqlite":
-        return str(tmp_path / "state.sqlite3")
-    return request.getfixturevalue("postgres").create_database(f"inbox_{next(_databases)}")
+from conftest import fresh_database
 
 
 def opened(where):
@@ -95,7 +86,7 @@ def test_sqlite_keeps_what_was_accepted_across_a_restart(tmp_path):
 
 @pytest.fixture
 def pg(postgres):
-    return postgres.create_database(f"inbox_{next(_databases)}")
+    return fresh_database(postgres)
 
 
 def test_a_lane_held_by_a_killed_process_is_taken_over(pg):

@@ -2,7 +2,6 @@
 tests/pgserver.py), through bot.conversation.open_store, as IRBOT_STATE names them."""
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
@@ -10,16 +9,6 @@ import pytest
 
 from bot.conversation import Context, StateError
 from bot.store import open_store
-
-_databases = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def where(request, tmp_path):
-    """What IRBOT_STATE would say: a file path, or a postgresql:// URL of a fresh database."""
-    if request.param == "sqlite":
-        return str(tmp_path / "state.sqlite3")
-    return request.getfixturevalue("postgres").create_database(f"irbot_{next(_databases)}")
 
 
 def test_contexts_and_records_survive_closing_and_reopening(where):

@@ -12,7 +12,7 @@ import pytest
 
 from bot.telegram import build_application
 from harness import running
-from botapi import ACME, bot_settings, make_corpus
+from botapi import add_zeta_release, bot_settings, make_corpus
 
 # python-telegram-bot warns about its own retry_after type while handling a 429; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -154,13 +154,7 @@ async def test_admin_commands_only_for_admins_and_reload_picks_up_new_releases(a
         assert "admins" in denied.text
         stats = await api.reply(a_chat, await api.say(alice, a_chat, "/stats"))
         assert "releases: 2" in stats.text
-        (corpus / "zeta.md").write_text(ACME.replace("acme-acmw-2024-03-04", "zeta-ztx-2024-05-01")
-                                        .replace("Acme Widgets", "Zeta Turbines").replace("ACMW", "ZTX")
-                                        .replace("Borealis Robotics", "Nordlys Energy").replace("Borealis", "Nordlys")
-                                        .replace("Acme", "Zeta"), encoding="utf-8")
-        past = time.time() - 60  # files written a while ago: a reload can trust their size and time
-        for f in corpus.iterdir():
-            os.utime(f, (past, past))
+        add_zeta_release(corpus)
         before = await api.reply(a_chat, await api.say(alice, a_chat, "what is Zeta Turbines acquiring?"))
         assert "ZTX" not in before.text
         done = await api.reply(a_chat, await api.say(alice, a_chat, "/reload"))

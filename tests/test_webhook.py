@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import os
 import socket
-import time
 
 import httpx
 import pytest
@@ -16,10 +13,10 @@ import pytest
 from bot.inbox import open_inbox
 from bot.telegram import ALLOWED_UPDATES, build_application
 from bot.webhook import serving
-from botapi import ACME, bot_settings, make_corpus
+from botapi import add_zeta_release, bot_settings, make_corpus
+from conftest import fresh_database
 
 SECRET = "webhook-test-secret"
-_databases = itertools.count()
 
 
 def free_port() -> int:
@@ -70,19 +67,13 @@ async def test_an_update_delivered_twice_is_answered_once_and_bad_calls_are_refu
 
 
 async def test_reload_in_one_process_reaches_the_other(api, postgres, tmp_path):
-    state = postgres.create_database(f"webhook_{next(_databases)}")
+    state = fresh_database(postgres)
     corpus = make_corpus(tmp_path / "corpus")
     alice = api.person(1, "Alice")
     chat = api.private_chat(alice)
     async with webhook_process(api, state, corpus, tmp_path, irbot_admin_ids=[alice["id"]]) as (one, _), \
             webhook_process(api, state, corpus, tmp_path, irbot_admin_ids=[alice["id"]]) as (two, app_two):
-        (corpus / "zeta.md").write_text(ACME.replace("acme-acmw-2024-03-04", "zeta-ztx-2024-05-01")
-                                        .replace("Acme Widgets", "Zeta Turbines").replace("ACMW", "ZTX")
-                                        .replace("Borealis Robotics", "Nordlys Energy").replace("Borealis", "Nordlys")
-                                        .replace("Acme", "Zeta"), encoding="utf-8")
-        past = time.time() - 60  # files written a while ago: a reload can trust their size and time
-        for f in corpus.iterdir():
-            os.utime(f, (past, past))
+        add_zeta_release(corpus)
         reload, update = api.message_update(alice, chat, "/reload")
         assert await post(one, update) == 200
         assert "Reloaded: 3 releases" in (await api.reply(chat, reload)).text
