@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -29,7 +28,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
 from botapi import BotAPI  # noqa: E402
 from pgserver import PostgresServer  # noqa: E402
-from test_webhook_e2e import OPENERS, Deployment, Telegram  # noqa: E402
+from test_webhook_e2e import OPENERS, Deployment, Telegram, query_state  # noqa: E402
 
 QUESTIONS = [q for q in OPENERS.values()] + ["and when?", "who said that?"]
 
@@ -45,12 +44,7 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
     deployment = Deployment(api, state, processes, tmp)
     deployment.env["IRBOT_READER"] = reader
     try:
-        for i in range(processes):
-            deployment.start(i)
-        for i in range(processes):
-            await deployment.ready(i)
-        deployment.start_lb()
-        await asyncio.sleep(0.6)
+        await deployment.start_all()
         telegram = Telegram(f"http://127.0.0.1:{deployment.lb_port}/hook")
         asked: list[tuple[int, int, float, int]] = []   # (chat, message id, when delivered, update id)
         wall = time.time() - time.perf_counter()           # (perf_counter to time.time, for the database's times)
@@ -90,13 +84,7 @@ async def burst(state: str, processes: int, chats: int, questions: int, reader: 
 
 def handled_at(state: str) -> dict[int, float]:
     """When each update was marked handled (time.time()), from the state database."""
-    if state.startswith("postgresql://"):
-        import psycopg
-        with psycopg.connect(state) as db:
-            return dict(db.execute("SELECT update_id, updated FROM updates WHERE done").fetchall())
-    import sqlite3
-    with contextlib.closing(sqlite3.connect(state)) as db:
-        return dict(db.execute("SELECT update_id, updated FROM updates WHERE done=1").fetchall())
+    return dict(query_state(state, "SELECT update_id, updated FROM updates WHERE done"))
 
 
 def store_cost(where: str, rounds: int = 300) -> float:

@@ -12,6 +12,7 @@ installed, except under IRBOT_REQUIRE_POSTGRES=1 (.ci/run, which installs it).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -96,6 +97,15 @@ backend bots
 """)
         self.lb = subprocess.Popen([haproxy(), "-f", str(config), "-db"], stdout=subprocess.DEVNULL,
                                    stderr=open(self.tmp / "haproxy.log", "w"))
+
+    async def start_all(self) -> None:
+        """Every bot process, ready, then the load balancer in front of them."""
+        for i in range(len(self.procs)):
+            self.start(i)
+        for i in range(len(self.procs)):
+            await self.ready(i)
+        self.start_lb()
+        await asyncio.sleep(0.6)  # (HAProxy's first health checks)
 
     def start(self, i: int) -> None:
         self.procs[i] = subprocess.Popen(
@@ -257,12 +267,7 @@ async def _deploy_and_burst(tmp_path: Path, state: str, processes: int, kill: in
     api = await BotAPI().start()
     deployment = Deployment(api, state, processes, tmp_path)
     try:
-        for i in range(processes):
-            deployment.start(i)
-        for i in range(processes):
-            await deployment.ready(i)
-        deployment.start_lb()
-        await asyncio.sleep(0.6)  # (HAProxy's first health checks)
+        await deployment.start_all()
         telegram = await run_burst(api, deployment, kill)
         return telegram, api
     finally:
@@ -270,36 +275,43 @@ async def _deploy_and_burst(tmp_path: Path, state: str, processes: int, kill: in
         await api.stop()
 
 
+def query_state(state: str, sql: str) -> list[tuple]:
+    """The rows `sql` reads from the state database, SQLite file or PostgreSQL URL (the SQL both understand)."""
+    if state.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(state) as db:
+            return [tuple(r) for r in db.execute(sql)]
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        return db.execute(sql).fetchall()
+
+
+def check_state(api: BotAPI, telegram: Telegram, state: str, what: str) -> tuple[int, int, int]:
+    """check_answers against what the state database says; (conversations it holds, updates left waiting, updates
+    kept)."""
+    rows = {k: json.loads(v) for k, v in query_state(state, "SELECT key, value FROM settings WHERE key LIKE 'asked:%'")}
+    tries = dict(query_state(state, "SELECT update_id, tries FROM updates"))
+    twice = check_answers(api, rows, tries, telegram.updates)
+    print(f"\nwebhook e2e, {what}: {2 * CHATS * PAIRS} questions, {telegram.retries} deliveries retried, "
+          f"{sum(t > 1 for t in tries.values())} updates handled again after the kill, {twice} answers twice")
+    conversations = query_state(state, "SELECT count(*) FROM contexts")[0][0]
+    waiting = query_state(state, "SELECT count(*) FROM updates WHERE NOT done")[0][0]
+    return conversations, waiting, len(tries)
+
+
 async def test_three_processes_behind_haproxy_on_postgresql_lose_double_and_mix_nothing(postgres, tmp_path):
     haproxy()
     url = postgres.create_database("e2e_webhook")
     telegram, api = await _deploy_and_burst(tmp_path, url, processes=3, kill=1)
-    import psycopg
-    with psycopg.connect(url) as db:
-        rows = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings WHERE key LIKE 'asked:%'")}
-        conversations = db.execute("SELECT count(*) FROM contexts").fetchone()[0]
-        waiting = db.execute("SELECT count(*) FROM updates WHERE NOT done").fetchone()[0]
-        kept = db.execute("SELECT count(*) FROM updates").fetchone()[0]
-        tries = dict(db.execute("SELECT update_id, tries FROM updates").fetchall())
-    twice = check_answers(api, rows, tries, telegram.updates)
-    print(f"\nwebhook e2e, PostgreSQL, 3 processes: {2 * CHATS * PAIRS} questions, {telegram.retries} deliveries "
-          f"retried, {sum(t > 1 for t in tries.values())} updates handled again after the kill, {twice} answers twice")
+    conversations, waiting, kept = check_state(api, telegram, url, "PostgreSQL, 3 processes")
     assert conversations == CHATS and waiting == 0 and kept == 2 * CHATS * PAIRS
     assert telegram.delivered == 2 * CHATS * PAIRS  # (each counted once, however many tries it took)
 
 
 async def test_one_process_on_sqlite_killed_and_restarted_loses_and_doubles_nothing(tmp_path):
     haproxy()
-    state = tmp_path / "state.sqlite3"
-    telegram, api = await _deploy_and_burst(tmp_path, str(state), processes=1, kill=0)
-    with sqlite3.connect(state) as db:
-        rows = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings WHERE key LIKE 'asked:%'")}
-        conversations = db.execute("SELECT count(*) FROM contexts").fetchone()[0]
-        waiting = db.execute("SELECT count(*) FROM updates WHERE done=0").fetchone()[0]
-        tries = dict(db.execute("SELECT update_id, tries FROM updates").fetchall())
-    twice = check_answers(api, rows, tries, telegram.updates)
-    print(f"\nwebhook e2e, SQLite, 1 process: {2 * CHATS * PAIRS} questions, {telegram.retries} deliveries "
-          f"retried, {sum(t > 1 for t in tries.values())} updates handled again after the kill, {twice} answers twice")
+    state = str(tmp_path / "state.sqlite3")
+    telegram, api = await _deploy_and_burst(tmp_path, state, processes=1, kill=0)
+    conversations, waiting, _ = check_state(api, telegram, state, "SQLite, 1 process")
     assert conversations == CHATS and waiting == 0
 
 
