@@ -27,6 +27,16 @@ class Context(BaseModel):
     people: list[str] = []
     question: str | None = None  # what was asked (with what it followed): the reader reads a follow-up with it
 
+    @classmethod
+    def stored(cls, text: str | None) -> "Context":
+        """A context as a store keeps it (JSON), or a fresh one when there is none or it no longer reads."""
+        if not text:
+            return cls()
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError:
+            return cls()
+
 
 class MemoryStore:
     def __init__(self):
@@ -189,21 +199,20 @@ class SQLiteStore(Pruning):
                     raise
                 time.sleep(0.1)
 
+    # (also written by bot.inbox, with the mark that an update was handled)
+    PUT_CONTEXT = ("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) DO UPDATE SET "
+                   "context=excluded.context, updated=excluded.updated")
+    PUT_SETTING = ("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                   "value=excluded.value, updated=excluded.updated")
+
     def get(self, conv: str) -> Context:
         with self._lock:
             row = self._db.execute("SELECT context FROM contexts WHERE conv=?", (conv,)).fetchone()
-        if not row:
-            return Context()
-        try:
-            return Context.model_validate_json(row[0])
-        except ValidationError:
-            return Context()
+        return Context.stored(row[0] if row else None)
 
     def put(self, conv: str, context: Context) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) DO "
-                             "UPDATE SET context=excluded.context, updated=excluded.updated",
-                             (conv, context.model_dump_json(), time.time()))
+            self._db.execute(self.PUT_CONTEXT, (conv, context.model_dump_json(), time.time()))
         self._prune_now_and_then()
 
     def forget(self, conv: str) -> None:
@@ -217,17 +226,13 @@ class SQLiteStore(Pruning):
 
     def put_setting(self, key: str, value) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                             "SET value=excluded.value, updated=excluded.updated",
-                             (key, json.dumps(value), time.time()))
+            self._db.execute(self.PUT_SETTING, (key, json.dumps(value), time.time()))
         self._prune_now_and_then()
 
     def put_settings(self, records: dict) -> None:
         """Several settings in one transaction (the records of one answer)."""
         now = time.time()
-        self._in_transaction(*[("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO "
-                                "UPDATE SET value=excluded.value, updated=excluded.updated", (k, json.dumps(v), now))
-                               for k, v in records.items()])
+        self._in_transaction(*[(self.PUT_SETTING, (k, json.dumps(v), now)) for k, v in records.items()])
         self._prune_now_and_then()
 
     def vote(self, answer: str, user: str, vote: int, question: str, company: str | None = None,

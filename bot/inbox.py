@@ -98,7 +98,7 @@ class SQLiteInbox(Inbox):
 
     def __init__(self, store):
         super().__init__()
-        self._db, self._lock = store._db, store._lock
+        self._store, self._db, self._lock = store, store._db, store._lock
         self._held: set[str] = set()
         # The holds are this process's memory: a second webhook process on the same file would take the same
         # conversations. It is refused (the lock goes with the process, however it ends).
@@ -141,11 +141,15 @@ class SQLiteInbox(Inbox):
         """Let the lane go; whether updates wait in it (one may have come in since the last look)."""
         with self._lock:
             self._held.discard(lane)
-            return self._db.execute("SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
+            return self._waits(lane)
 
     def pending(self, lane: str) -> bool:
         with self._lock:
-            return self._db.execute("SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
+            return self._waits(lane)
+
+    def _waits(self, lane: str) -> bool:
+        """(with the lock held)"""
+        return self._db.execute("SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
 
     def next(self, lane: str) -> tuple[int, str, int] | None:
         """The lane's oldest update not yet handled, as (update_id, payload, tries so far including this one)."""
@@ -166,16 +170,11 @@ class SQLiteInbox(Inbox):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for conv, context in (contexts or {}).items():
-                    self._db.execute("INSERT INTO contexts (conv, context, updated) VALUES (?, ?, ?) ON CONFLICT(conv) "
-                                     "DO UPDATE SET context=excluded.context, updated=excluded.updated",
-                                     (conv, context.model_dump_json(), now))
+                    self._db.execute(self._store.PUT_CONTEXT, (conv, context.model_dump_json(), now))
                 for key, value in (settings or {}).items():
-                    self._db.execute("INSERT INTO settings (key, value, updated) VALUES (?, ?, ?) ON CONFLICT(key) DO "
-                                     "UPDATE SET value=excluded.value, updated=excluded.updated",
-                                     (key, json.dumps(value), now))
+                    self._db.execute(self._store.PUT_SETTING, (key, json.dumps(value), now))
                 self._db.execute("UPDATE updates SET done=1, payload='', updated=? WHERE update_id=?", (now, update_id))
-                more = lane is not None and self._db.execute(
-                    "SELECT 1 FROM updates WHERE lane=? AND done=0 LIMIT 1", (lane,)).fetchone() is not None
+                more = lane is not None and self._waits(lane)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -229,6 +228,7 @@ class PostgresInbox(Inbox):
         import psycopg
         super().__init__()
         self._pool, self.url = store._pool, store.url
+        self._run = store._run  # (a statement on the store's pool: one of its connections, as the store's own)
         self._session = None
         self._session_lock = threading.Lock()
         self._held: set[str] = set()
@@ -247,11 +247,6 @@ class PostgresInbox(Inbox):
             raise StateError(f"cannot keep the webhook's updates in the PostgreSQL state database: "
                              f"{type(e).__name__}") from None
         self.prune_now_and_then()
-
-    def _run(self, sql: str, args=(), fetch: str = ""):
-        with self._pool.connection() as db:
-            cur = db.execute(sql, args)
-            return cur.fetchone() if fetch == "one" else cur.fetchall() if fetch == "all" else cur.rowcount
 
     def _on_session(self, sql: str, args=(), fetch: str = "", holding: str | None = None):
         """Run `sql` on the session that holds this process's lanes, if it still holds `holding` (else

@@ -12,8 +12,6 @@ import json
 import logging
 import time
 
-from pydantic import ValidationError
-
 from .conversation import Context, Pruning, StateError
 
 log = logging.getLogger(__name__)
@@ -86,12 +84,7 @@ class PostgresStore(Pruning):
 
     def get(self, conv: str) -> Context:
         row = self._run("SELECT context FROM contexts WHERE conv=%s", (conv,), "one")
-        if not row:
-            return Context()
-        try:
-            return Context.model_validate_json(row[0])
-        except ValidationError:
-            return Context()
+        return Context.stored(row[0] if row else None)
 
     def put(self, conv: str, context: Context) -> None:
         self._run("INSERT INTO contexts (conv, context, updated) VALUES (%s, %s, %s) ON CONFLICT (conv) DO UPDATE "
