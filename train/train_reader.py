@@ -9,6 +9,7 @@ with one linear output. Needs the training extra: pip install -e ".[train]".
 
     python train/train_reader.py --candidates C.jsonl --out /tmp/reader --epochs 1
     python train/train_reader.py --candidates NEW.jsonl C.jsonl --init /tmp/reader --answerable-sample 4000 ...
+    python train/train_reader.py --candidates C.jsonl --init bot/models/reader.onnx ...   # on from the shipped one
     python train/train_reader.py --export /tmp/reader --models bot/models       # ONNX, int8, and its tokenizer
 """
 import argparse
@@ -110,7 +111,9 @@ def train(args):
     data = groups(args.candidates, args.negatives, rng, args.answerable_sample)
     directory = base_model_dir()
     tok, model = tokenizer(directory), CrossEncoder(directory, args.layers)
-    if args.init:  # go on from an earlier run's weights (another epoch, other negatives)
+    if args.init and args.init.endswith(".onnx"):  # go on from an exported reader (its reader.pt not kept)
+        model.load_state_dict(weights_from_onnx(args.init, model))
+    elif args.init:  # go on from an earlier run's weights (another epoch, other negatives)
         model.load_state_dict(torch.load(os.path.join(args.init, "reader.pt"), map_location="cpu"))
     for p in model.encoder.embeddings.parameters():  # the vocabulary stays as pretrained: a step costs a third
         p.requires_grad = False
@@ -154,6 +157,41 @@ def train(args):
             if step % args.save_every == 0 or step == steps:
                 save(model, args, step, len(data))
     print(f"saved {args.out}/reader.pt after {time.time() - started:.0f} s", file=sys.stderr)
+
+
+def weights_from_onnx(path: str, model: CrossEncoder) -> dict:
+    """The weights of an exported reader, as `model`'s state: each int8 linear weight dequantized (ONNX holds it
+    transposed, named by the node, so it is found by the bias added to its product), the rest as exported. The
+    embeddings stay the base model's: training never changes them, and their int8 copy is coarser."""
+    import onnx
+    from onnx import numpy_helper
+    graph = onnx.load(path).graph
+    stored = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    users: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+
+    def bias_after(output: str, depth: int = 0) -> str | None:
+        for node in users.get(output, []):
+            bias = next((i for i in node.input if i.endswith(".bias") and i in stored), None)
+            if bias or depth < 6:
+                bias = bias or bias_after(node.output[0], depth + 1)
+            if bias:
+                return bias
+        return None
+
+    state = model.state_dict()
+    for node in graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        base = node.input[1].removesuffix("_quantized")
+        weight = (stored[node.input[1]].astype(np.float32) - stored[base + "_zero_point"]) * stored[base + "_scale"]
+        state[bias_after(node.output[0]).removesuffix(".bias") + ".weight"] = torch.from_numpy(weight.T.copy())
+    for name, value in stored.items():
+        if name in state and ".embeddings." not in name and value.dtype == np.float32:
+            state[name] = torch.from_numpy(value.copy())
+    return state
 
 
 def save(model, args, step: int, groups: int) -> None:
@@ -206,7 +244,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--save-every", type=int, default=200, help="steps between saved checkpoints")
-    ap.add_argument("--init", help="a directory holding reader.pt to start from (same --layers)")
+    ap.add_argument("--init", help="a directory holding reader.pt, or an exported int8 reader.onnx, to start from (same --layers)")
     ap.add_argument("--export", help="a directory holding reader.pt: export it instead of training")
     ap.add_argument("--models", default=os.path.join(ROOT, "bot", "models"))
     ap.add_argument("--fp32", action="store_true", help="export without int8 quantization")
