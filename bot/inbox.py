@@ -59,9 +59,9 @@ HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar("irbo
 def replied(store, records: dict) -> None:
     """A handler has sent its reply: write down what it showed (`records`, settings of the state database) and,
     behind a webhook, in the same statement, the conversation's new context and that the update is handled (so
-    that an update answered again after a crash reads the context its predecessor left, not its own). At once, with no wait in between: the
-    moment in which a killed process has answered but not yet said so (so that its update is answered again
-    elsewhere) is kept to the few milliseconds of this one round trip."""
+    that an update answered again after a crash reads the context its predecessor left, not its own). At once,
+    with no wait in between: the moment in which a killed process has answered but not yet said so (so that its
+    update is answered again elsewhere) is kept to the few milliseconds of this one round trip."""
     handling = HANDLING.get()
     if handling is None or handling.done:
         store.put_settings(records)
@@ -351,7 +351,7 @@ class PostgresInbox(Inbox):
         try:
             self._on_session("SELECT 1", holding="lead:" + name)
             return True
-        except (LaneLost, Exception):
+        except Exception:  # LaneLost among them
             return False
 
     def unlead(self, name: str) -> None:

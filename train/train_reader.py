@@ -173,11 +173,12 @@ def weights_from_onnx(path: str, model: CrossEncoder) -> dict:
             users.setdefault(name, []).append(node)
 
     def bias_after(output: str, depth: int = 0) -> str | None:
+        """The bias added to `output`, within a few nodes after it (the dequantizing Cast and Mul come first)."""
         for node in users.get(output, []):
             bias = next((i for i in node.input if i.endswith(".bias") and i in stored), None)
-            if bias or depth < 6:
-                bias = bias or bias_after(node.output[0], depth + 1)
-            if bias:
+            if bias is None and depth < 6:
+                bias = bias_after(node.output[0], depth + 1)
+            if bias is not None:
                 return bias
         return None
 
@@ -244,7 +245,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--save-every", type=int, default=200, help="steps between saved checkpoints")
-    ap.add_argument("--init", help="a directory holding reader.pt, or an exported int8 reader.onnx, to start from (same --layers)")
+    ap.add_argument("--init", help="a directory holding reader.pt, or an exported int8 reader.onnx, to start from "
+                                   "(same --layers)")
     ap.add_argument("--export", help="a directory holding reader.pt: export it instead of training")
     ap.add_argument("--models", default=os.path.join(ROOT, "bot", "models"))
     ap.add_argument("--fp32", action="store_true", help="export without int8 quantization")
