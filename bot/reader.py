@@ -82,7 +82,8 @@ class Reader:
         """Whether a ranked candidate may be quoted: likely enough by the ranker, and above the "none of them" the
         reader was trained against (train/train_reader.py): below it the reader itself says nothing answers,
         whatever the ranker makes of a shortlist with no better sentence. (A hand filter for questions that name
-        no company, as the rules have, cost 6 of 971 held-out turns and is left out.)"""
+        no company, as the rules have, cost 6 of 971 held-out turns and is left out; bot.answer.decide asks which
+        company is meant when several answer alike instead.)"""
         return c.probability >= self.ranker.threshold and c.reader_logit > NONE_LOGIT
 
 

@@ -17,7 +17,8 @@ import datetime as dt
 from .. import spelling
 from ..conversation import Context
 from ..index import Index
-from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, rules_choice, choose, confident, score_of
+from .decide import (CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, choose, companies_answering, confident, rules_choice,
+                     score_of)
 from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
 from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, plain_question, find_companies, question_kind,
@@ -109,13 +110,23 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
         likely = next((c.release for c in candidates if c.release in q.releases), None)
         new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
     message = NOT_FOUND
-    if q.unknown_company and q.releases is None:
+    rivals = companies_answering(index, candidates, reader) if reader else []
+    if len(rivals) > 1:
+        message = which_company(rivals)
+    elif q.unknown_company and q.releases is None:
         message = (f"No release mentions {q.unknown_company}" if q.unmentioned else
                    f"I have no releases from {q.unknown_company}") + ", so I couldn't find that in the releases."
     about = q.unknown_company or (new_context.company if q.releases is not None or q.follows else None)
     return Answer(question=typed, answered=False, message=message, read_as=read_as, about=about,
                   score=score_of(candidates[0], reader) if candidates else 0.0,
                   related=[cite(index, r) for r in related[:3]], context=new_context)
+
+
+def which_company(names: list[str]) -> str:
+    """The question back, for a question several companies' releases answer alike."""
+    named = [n for n in names if n][:4]
+    listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else "several companies"
+    return f"Which company do you mean? The releases of {listed} each answer that: ask again with its name."
 
 
 class Answerer:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from .. import text as tx
+from ..companies import company_key
 from ..index import Index
 from .memory import asked
 from .question import Question
@@ -76,8 +77,27 @@ def choose(index: Index, q: Question, scopes: list[set[int] | None], context, re
     if not scopes:
         return [], False
     if reader is not None:
-        return reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
+        ranked, ok = reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
+        return ranked, ok and len(companies_answering(index, ranked, reader)) < 2
     return rules_choice(index, q, scopes)
+
+
+AS_LIKELY = 0.75  # another company's answer at least this likely, against the best: the best is no better
+
+
+def companies_answering(index: Index, ranked: list[Candidate], reader) -> list[str]:
+    """For a question that names no company and follows no answer ("who is the CEO?"), the companies (best
+    first) whose releases answer it about as likely as the best sentence: more than one, and the question is
+    theirs alike, so the bot asks which company is meant rather than quote one of them. Empty for a question
+    with a company, or without a quotable answer."""
+    if not ranked or not ranked[0].global_scope or not reader.quotable(ranked[0]):
+        return []
+    names: dict[str, str] = {}
+    for c in ranked:
+        if c.probability >= AS_LIKELY * ranked[0].probability and reader.quotable(c):
+            company = index.releases.meta[c.release].company or ""
+            names.setdefault(company_key(company), company)
+    return list(names.values())
 
 
 def score_of(c: Candidate, reader) -> float:
