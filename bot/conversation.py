@@ -26,6 +26,8 @@ class Context(BaseModel):
     terms: list[str] = []
     people: list[str] = []
     question: str | None = None  # what was asked (with what it followed): the reader reads a follow-up with it
+    pending: str | None = None   # a question the bot asked back about ("which company do you mean?"): a reply
+    #                              that only names a company is answered as that question about it
 
     @classmethod
     def stored(cls, text: str | None) -> "Context":

@@ -83,6 +83,9 @@ def test_a_question_two_companies_answer_alike_asks_which_company(index):
     assert not a.answered and a.quote is None
     assert a.message.startswith("Which company do you mean?") and "Acme Widgets" in a.message and "Fusion" in a.message
     assert {r.company for r in a.related} >= {"Acme Widgets Inc.", "Fusion"}  # where to look, both of them
+    named_back = bot.ask("fresh", "acme")  # the reply: the question asked back is answered for the company named
+    assert "Jane Doe" in named_back.quote and named_back.understood == "who is the CEO? (acme)"
+    assert not bot.ask("fresh", "fusion").answered  # only the reply to the question back means it
     assert "Jane Doe" in bot.ask("named", "who is Acme's CEO?").quote
     bot.ask("follow", "why is FSN delisting?")
     assert "Matthew Rosen" in bot.ask("follow", "who is the CEO?").quote

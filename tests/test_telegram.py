@@ -109,6 +109,9 @@ async def test_follow_up_leans_on_the_last_answer_and_new_forgets_it(api, bot, p
     # without context the same words no longer mean Fusion, nor any one company: both releases name a CEO
     assert "Matthew Rosen" not in fresh.text and "Jane Doe" not in fresh.text
     assert fresh.text.startswith("Which company do you mean?") and "Acme Widgets" in fresh.text
+    named = await api.reply(chat, await api.say(alice, chat, "I mean Acme Widgets"))  # the reply names one
+    assert "Jane Doe" in named.blockquotes[0]
+    assert named.button("Share")["switch_inline_query"] == "who is the CEO? (I mean Acme Widgets)"
 
 
 async def test_start_offers_example_questions_that_answer(api, bot, people, corpus):

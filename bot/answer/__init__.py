@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import spelling
+from .. import text as tx
 from ..conversation import Context
 from ..index import Index
 from .decide import (CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, choose, companies_answering, confident, rules_choice,
@@ -47,6 +48,10 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
     question, read_as = spelling.correct(index, question, keep=[m.span() for m in NAMED_COMPANY.finditer(question)])
     if ADVICE.search(the_question(question)):  # as read: "shuold I sell?" asks for advice too
         return Answer(question=typed, answered=False, message=ADVICE_MESSAGE, read_as=read_as, context=context)
+    if context.pending and only_names_a_company(index, question):  # "Acme", after "which company do you mean?"
+        meant = f"{context.pending} ({question})"
+        result = answer(index, meant, Context(), reader)
+        return result.model_copy(update={"question": typed, "understood": meant, "read_as": read_as | result.read_as})
     q, scopes = read_in_context(index, question, context)
     candidates, ok = choose(index, q, scopes, context, reader)
     understood = f"{typed} (after: {context.question.split(' | ')[-1]})" if q.follows and context.question else None
@@ -111,6 +116,7 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
         new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
     message = NOT_FOUND
     rivals = companies_answering(index, candidates, reader) if reader else []
+    new_context = new_context.model_copy(update={"pending": typed if len(rivals) > 1 else None})
     if len(rivals) > 1:
         message = which_company(rivals)
     elif q.unknown_company and q.releases is None:
@@ -120,6 +126,15 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
     return Answer(question=typed, answered=False, message=message, read_as=read_as, about=about,
                   score=score_of(candidates[0], reader) if candidates else 0.0,
                   related=[cite(index, r) for r in related[:3]], context=new_context)
+
+
+REPLY_FILLER = frozenset(tx.stem(w) for w in "mean meant one talk talking ask asking company".split())
+
+
+def only_names_a_company(index: Index, message: str) -> bool:
+    """Whether a message names a company and asks nothing of its own ("Acme", "I mean Fusion", "the fsn one")."""
+    q = read_question(index, message)
+    return q.releases is not None and all(c.word in REPLY_FILLER for c in q.concepts)
 
 
 def which_company(names: list[str]) -> str:
