@@ -6,11 +6,11 @@ import datetime as dt
 import re
 
 from .. import text as tx
-from ..companies import company_key
 from ..index import Index
 from .memory import asked
 from .question import Question
 from .rank import Candidate, PassageScores, dateline_sentence, rank_sentences, shortlist
+from .scope import company_releases
 from .vocabulary import ANSWER_SHAPES, SHAPE_WEIGHT
 
 
@@ -92,12 +92,13 @@ def companies_answering(index: Index, ranked: list[Candidate], reader) -> list[s
     with a company, or without a quotable answer."""
     if not ranked or not ranked[0].global_scope or not reader.quotable(ranked[0]):
         return []
-    names: dict[str, str] = {}
+    names: list[str] = []
+    seen: set[int] = set()  # the releases of the companies found so far, as a follow-up's scope knows them
     for c in ranked:
-        if c.probability >= AS_LIKELY * ranked[0].probability and reader.quotable(c):
-            company = index.releases.meta[c.release].company or ""
-            names.setdefault(company_key(company), company)
-    return list(names.values())
+        if c.release not in seen and c.probability >= AS_LIKELY * ranked[0].probability and reader.quotable(c):
+            seen |= company_releases(index, c.release)
+            names.append(index.releases.meta[c.release].company or "")
+    return names
 
 
 def score_of(c: Candidate, reader) -> float:
