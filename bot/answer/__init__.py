@@ -18,8 +18,7 @@ from .. import spelling
 from .. import text as tx
 from ..conversation import Context
 from ..index import Index
-from .decide import (CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, choose, companies_answering, confident, rules_choice,
-                     score_of)
+from .decide import CONFIDENT_AMONG, MIN_COVERAGE, MIN_SCORE, choose, confident, rules_choice, score_of
 from .memory import asked, people_in, remember
 from .models import NOT_FOUND, Alternative, Answer, Citation, cite
 from .question import (ADVICE, ADVICE_MESSAGE, Concept, Question, plain_question, find_companies, question_kind,
@@ -53,10 +52,10 @@ def answer(index: Index, question: str, context: Context | None = None, reader=N
         result = answer(index, meant, Context(), reader)
         return result.model_copy(update={"question": typed, "understood": meant, "read_as": read_as | result.read_as})
     q, scopes = read_in_context(index, question, context)
-    candidates, ok = choose(index, q, scopes, context, reader)
+    candidates, ok, rivals = choose(index, q, scopes, context, reader)
     understood = f"{typed} (after: {context.question.split(' | ')[-1]})" if q.follows and context.question else None
     if not candidates or not ok:
-        return refusal(index, q, candidates, context, reader, typed=typed, read_as=read_as)
+        return refusal(index, q, candidates, context, reader, rivals, typed=typed, read_as=read_as)
     best = candidates[0]
     r = best.release
     quote, last_sentence = whole_quote(index, best.sentence)
@@ -98,9 +97,10 @@ def alternatives(index: Index, q: Question, candidates: list[Candidate], reader,
     return found
 
 
-def refusal(index: Index, q: Question, candidates: list[Candidate], context: Context, reader, *, typed: str,
-            read_as: dict[str, str]) -> Answer:
-    """The honest no, with the releases nearest to what was asked (the company's newest when it named one)."""
+def refusal(index: Index, q: Question, candidates: list[Candidate], context: Context, reader, rivals: list[str], *,
+            typed: str, read_as: dict[str, str]) -> Answer:
+    """The honest no, with the releases nearest to what was asked (the company's newest when it named one); or,
+    when several companies' releases answer alike (`rivals`, from choose), the question which one is meant."""
     related: list[int] = []
     for c in candidates:
         if c.release not in related:
@@ -115,9 +115,8 @@ def refusal(index: Index, q: Question, candidates: list[Candidate], context: Con
         likely = next((c.release for c in candidates if c.release in q.releases), None)
         new_context = remember(index, q, context, likely if likely is not None else next(iter(q.releases)))
     message = NOT_FOUND
-    rivals = companies_answering(index, candidates, reader) if reader else []
-    new_context = new_context.model_copy(update={"pending": typed if len(rivals) > 1 else None})
-    if len(rivals) > 1:
+    new_context = new_context.model_copy(update={"pending": typed if rivals else None})
+    if rivals:
         message = which_company(rivals)
     elif q.unknown_company and q.releases is None:
         message = (f"No release mentions {q.unknown_company}" if q.unmentioned else

@@ -68,18 +68,21 @@ def rules_choice(index: Index, q: Question, scopes: list[set[int] | None]) -> tu
     return first, False
 
 
-def choose(index: Index, q: Question, scopes: list[set[int] | None], context, reader) -> tuple[list[Candidate], bool]:
-    """The candidates, the one to quote first, and whether to quote it: the company's latest news when that is all
-    that is asked; else the trained ranker's choice where the reader ships, the hand rules' otherwise."""
+def choose(index: Index, q: Question, scopes: list[set[int] | None], context,
+           reader) -> tuple[list[Candidate], bool, list[str]]:
+    """The candidates, the one to quote first, whether to quote it, and the companies to ask between when several
+    answer alike (then it is not quoted): the company's latest news when that is all that is asked; else the
+    trained ranker's choice where the reader ships, the hand rules' otherwise."""
     news = latest_news(index, q)
     if news is not None:
-        return [news], True
+        return [news], True, []
     if not scopes:
-        return [], False
+        return [], False, []
     if reader is not None:
         ranked, ok = reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
-        return ranked, ok and len(companies_answering(index, ranked, reader)) < 2
-    return rules_choice(index, q, scopes)
+        rivals = companies_answering(index, ranked, reader)
+        return ranked, ok and len(rivals) < 2, rivals if len(rivals) > 1 else []
+    return *rules_choice(index, q, scopes), []
 
 
 AS_LIKELY = 0.75  # another company's answer at least this likely, against the best: the best is no better
