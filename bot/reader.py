@@ -64,19 +64,33 @@ class Reader:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0].reshape(-1)
 
-    def decide(self, index, q, candidates: list, asked: str, confident) -> tuple[list, bool]:
+    def decide(self, index, q, candidates: list, asked: str, confident, quoted=None) -> tuple[list, bool]:
         """The candidates, most likely answer first, and whether it is likely enough to quote. `asked` is what
         the conversation asks now (the question, with the one it follows), `confident` the hand rule, one of the
-        ranker's features (both from bot.answer, which calls this)."""
+        ranker's features, `quoted` the sentences a candidate's quote shows (all from bot.answer, which calls
+        this)."""
         if not candidates:
             return [], False
-        logits = self.scores(asked, [pair_text(index, c.release, c.sentence) for c in candidates])
+        logits = self.quote_logits(index, asked, candidates, quoted)
         features = np.hstack([np.array([rule_features(q, c, confident) for c in candidates]),
                               reader_features(logits)])
         for c, p, logit in zip(candidates, self.ranker.probabilities(features), logits):
             c.probability, c.reader_logit = float(p), float(logit)
         ranked = sorted(candidates, key=lambda c: -c.probability)
         return ranked, self.quotable(ranked[0])
+
+    def quote_logits(self, index, asked: str, candidates: list, quoted=None) -> np.ndarray:
+        """One logit per candidate: the best of the sentences its quote shows (`quoted(index, sentence)`, by
+        default the sentence alone). A sentence that introduces a list ("... for the following reasons:") is
+        quoted with its items (bot.answer.quote), and the quote answers when an item does."""
+        texts, owner = [], []
+        for k, c in enumerate(candidates):
+            for i in (quoted(index, c.sentence) if quoted else (c.sentence,)):
+                texts.append(pair_text(index, c.release, i))
+                owner.append(k)
+        logits = np.full(len(candidates), -np.inf)
+        np.maximum.at(logits, np.array(owner), self.scores(asked, texts))
+        return logits
 
     def quotable(self, c) -> bool:
         """Whether a ranked candidate may be quoted: likely enough by the ranker, and above the "none of them" the

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from bot import reader as reader_module
-from bot.answer import LIST_CHARS, Answerer, whole_quote
+from bot.answer import LIST_CHARS, Answerer, Candidate, whole_quote
+from bot.answer.quote import quoted_sentences
 from bot.ranker import FEATURES, Ranker, pair_text
 from bot.reader import shipped_reader
 
@@ -101,6 +102,7 @@ KNOWN_MISSES = [
      lambda a: "owns and operates a portfolio of alcoholic and non-alcoholic beverage brands" in (a.quote or "")),
     ("shipped", ["who audits Fusion's accounts?"], lambda a: not a.answered),   # quotes its audit committee
     ("fixture", ["why is Splash Beverage delisting its warrants?"], lambda a: "low trading price" in a.quote),
+    ("fixture", ["KITT reverse split ratio?", "why are they doing it?"], lambda a: "minimum bid price" in a.quote),
 ]
 
 
@@ -145,6 +147,22 @@ def test_a_sentence_that_introduces_a_list_is_quoted_with_its_items(shipped_inde
     assert last > lead
     plain = find(shipped_index, FSN, "It is expected that the delisting")
     assert whole_quote(shipped_index, plain) == (shipped_index.sentence(plain), plain)
+
+
+def test_a_list_is_read_as_it_is_quoted_with_its_items(reader, shipped_index):
+    """The lead-in "... for the following reasons:" says no reason itself; its quote shows the items that do, so
+    the reader scores it as well as its best item, and a sentence that is no lead-in as itself."""
+    r = shipped_index.by_id[FSN]
+    lead = find(shipped_index, FSN, "The Company decided to withdraw its securities")
+    plain = find(shipped_index, FSN, "It is expected that the delisting")
+    question = "what's pushing Fusion off the exchange?"
+    quoted = whole_quote(shipped_index, lead)[1]
+    read = [*range(lead, quoted + 1), plain]   # one batch, as quote_logits reads it (int8 scales by the batch)
+    alone = reader.scores(question, [pair_text(shipped_index, r, i) for i in read])
+    assert quoted > lead and alone[1:-1].max() > alone[0]  # an item reads as the answer, the lead-in less so
+    logits = reader.quote_logits(shipped_index, question, [Candidate(lead, 0, 0, 0, 0, False, r),
+                                                           Candidate(plain, 0, 0, 0, 0, False, r)], quoted_sentences)
+    assert logits.tolist() == pytest.approx([alone[:-1].max(), alone[-1]], abs=1e-5)
 
 
 def test_whats_new_is_the_newest_release_opening(fixture_index, shipped_index):

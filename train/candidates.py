@@ -18,7 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bot import spelling  # noqa: E402
-from bot.answer import NAMED_COMPANY, asked, confident, people_in, read_in_context, shortlist  # noqa: E402
+from bot.answer import NAMED_COMPANY, asked, confident, people_in, read_in_context, shortlist, whole_quote  # noqa: E402
+from bot.answer.quote import quoted_sentences  # noqa: E402
 from bot.cli import load  # noqa: E402
 from bot.conversation import Context  # noqa: E402
 from bot.ranker import pair_text, rule_features  # noqa: E402
@@ -31,6 +32,16 @@ def holds(sentence: str, spans: list[str]) -> bool:
     return any(norm(g) in s for g in spans)
 
 
+def row_of(index, q, c, spans) -> dict:
+    """A candidate: what the reader reads of it ("b", and "more": its list's items, which its quote shows too),
+    the rules' features, whether the sentence holds a gold span ("label", what the reader learns) and whether
+    its quote does ("quote_label", what the ranker learns)."""
+    shown = quoted_sentences(index, c.sentence)
+    return {"b": pair_text(index, c.release, c.sentence), "more": [pair_text(index, c.release, i) for i in shown[1:]],
+            "f": rule_features(q, c, confident), "label": int(bool(spans) and holds(index.sentence(c.sentence), spans)),
+            "quote_label": int(bool(spans) and holds(whole_quote(index, c.sentence)[0], spans))}
+
+
 def turns_of(index, conv):
     """Each turn's question as read, and the candidates the bot would weigh, with their labels."""
     context = Context()
@@ -39,8 +50,7 @@ def turns_of(index, conv):
         q, scopes = read_in_context(index, question, context)
         candidates = shortlist(index, q, scopes) if scopes else []
         spans = t.get("gold_spans") or []
-        rows = [{"b": pair_text(index, c.release, c.sentence), "f": rule_features(q, c, confident),
-                 "label": int(bool(spans) and holds(index.sentence(c.sentence), spans))} for c in candidates]
+        rows = [row_of(index, q, c, spans) for c in candidates]
         gold = index.by_id.get(t.get("gold_release")) if t.get("answerable") else None
         missed, gold_sentence = [], None
         if gold is not None:

@@ -36,7 +36,11 @@ def reader_logits(rows: list[dict], models: str, cache: str) -> list[list[float]
     reader = Reader(models)
     logits = []
     for n, row in enumerate(rows):
-        logits.append(reader.scores(row["a"], [c["b"] for c in row["cands"]]).tolist())
+        texts = [(k, t) for k, c in enumerate(row["cands"]) for t in [c["b"], *c.get("more", [])]]
+        best = np.full(len(row["cands"]), -np.inf)   # as bot.reader reads a quote: the best of its sentences
+        if texts:
+            np.maximum.at(best, np.array([k for k, _ in texts]), reader.scores(row["a"], [t for _, t in texts]))
+        logits.append(best.tolist())
         if (n + 1) % 200 == 0:
             print(f"{n + 1} turns read", file=sys.stderr)
     with open(cache, "w") as f:
@@ -52,7 +56,8 @@ def turns_of(rows, logits):
             turns.append((np.zeros((0, len(FEATURES))), np.zeros(0), row["answerable"]))
             continue
         x = np.hstack([np.array([c["f"] for c in row["cands"]], dtype=np.float64), reader_features(np.array(lg))])
-        turns.append((x, np.array([c["label"] for c in row["cands"]], dtype=np.float64), row["answerable"]))
+        labels = [c.get("quote_label", c["label"]) for c in row["cands"]]   # the quote shown holds a gold span
+        turns.append((x, np.array(labels, dtype=np.float64), row["answerable"]))
     return turns
 
 
@@ -167,7 +172,7 @@ def main():
             json.dump({"features": list(FEATURES), "bias": 0.0, "threshold": 0.5}, f)
     with open(os.path.join(args.models, "reader.onnx"), "rb") as f:  # a cache per reader: a new one reads anew
         digest = hashlib.sha1(f.read()).hexdigest()[:10]
-    turns = turns_of(rows, reader_logits(rows, args.models, f"{args.candidates}.{digest}.logits.json"))
+    turns = turns_of(rows, reader_logits(rows, args.models, f"{args.candidates}.{digest}.quote.logits.json"))
     if args.folds:
         cross_validate(turns, args.folds)
     weights = fit(turns, args.model)

@@ -9,6 +9,7 @@ from .. import text as tx
 from ..index import Index
 from .memory import asked
 from .question import Question
+from .quote import quoted_sentences
 from .rank import Candidate, PassageScores, dateline_sentence, rank_sentences, shortlist
 from .scope import company_releases
 from .vocabulary import ANSWER_SHAPES, SHAPE_WEIGHT
@@ -79,7 +80,8 @@ def choose(index: Index, q: Question, scopes: list[set[int] | None], context,
     if not scopes:
         return [], False, []
     if reader is not None:
-        ranked, ok = reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident)
+        ranked, ok = reader.decide(index, q, shortlist(index, q, scopes), asked(q, context), confident,
+                                   quoted_sentences)
         rivals = companies_answering(index, ranked, reader)
         return ranked, ok and len(rivals) < 2, rivals if len(rivals) > 1 else []
     return *rules_choice(index, q, scopes), []

@@ -33,6 +33,11 @@ def whole_quote(index: Index, sentence: int) -> tuple[str, int]:
     return tidy(quoted) or quoted, last
 
 
+def quoted_sentences(index: Index, sentence: int) -> range:
+    """The sentences a quote of `sentence` shows: itself, and its list's items when it introduces one."""
+    return range(sentence, whole_quote(index, sentence)[1] + 1)
+
+
 def tidy(quote: str) -> str:
     """The quote without the source's artefacts at its edges: a leading bullet or dash, a quotation mark that
     opens or closes nothing inside it ('"In Q4 we...' where the speaker's quotation runs on), spaces. Only
