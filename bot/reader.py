@@ -89,7 +89,7 @@ class Reader:
                 texts.append(pair_text(index, c.release, i))
                 owner.append(k)
         logits = np.full(len(candidates), -np.inf)
-        np.maximum.at(logits, np.array(owner), self.scores(asked, texts))
+        np.maximum.at(logits, np.array(owner, dtype=np.intp), self.scores(asked, texts))
         return logits
 
     def quotable(self, c) -> bool:

@@ -102,7 +102,7 @@ KNOWN_MISSES = [
      lambda a: "owns and operates a portfolio of alcoholic and non-alcoholic beverage brands" in (a.quote or "")),
     ("shipped", ["who audits Fusion's accounts?"], lambda a: not a.answered),   # quotes its audit committee
     ("fixture", ["why is Splash Beverage delisting its warrants?"], lambda a: "low trading price" in a.quote),
-    ("fixture", ["KITT reverse split ratio?", "why are they doing it?"], lambda a: "minimum bid price" in a.quote),
+    ("fixture", ["KITT reverse split ratio?", "why are they doing it?"], lambda a: "minimum bid price" in (a.quote or "")),
 ]
 
 

@@ -3,7 +3,8 @@ ranker.
 
 For each turn, the question is read in its conversation as the bot reads it (bot.answer.read_in_context, the
 context being what a right answer to the previous turn leaves), the rules shortlist sentences
-(bot.answer.shortlist), and each is written with its rule features and whether it holds a gold span. Gold
+(bot.answer.shortlist), and each is written with its rule features, whether it holds a gold span, and, as the bot
+quotes a list's lead-in with its items, those items and whether the whole quote holds one. Gold
 sentences the shortlist missed are written too (the reader learns from them; the ranker never sees them).
 
     python train/candidates.py train/questions/*.jsonl --out /tmp/irbot-train/candidates.jsonl

@@ -5,7 +5,7 @@ It is fitted on turns the reader never trained on (a held-out part of the traini
 releases), with the shipped reader's scores, so it sees the reader as it reads unseen questions. The model is
 a logistic regression (what ships: it cross-validated better), or with --model trees gradient-boosted trees
 (scikit-learn, exported to plain arrays: no scikit-learn at run time). The threshold is the one that gets the most
-held-out turns right (a gold sentence quoted, or an unanswerable question refused), with the bot's other
+held-out turns right (a quote holding a gold span, or an unanswerable question refused), with the bot's other
 condition for quoting applied: the reader scores the sentence above "none of them". --folds K first compares
 both models by K-fold cross-validation over the held-out turns and prints the table.
 
@@ -29,7 +29,11 @@ TREES = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.1, "min_samples
 
 
 def reader_logits(rows: list[dict], models: str, cache: str) -> list[list[float]]:
-    """The shipped reader's logit for every candidate of every turn, read once and kept in `cache`."""
+    """The reader's logit for every candidate of every turn, as bot.reader reads it (the best of the sentences its
+    quote shows: the sentence and, for a list's lead-in, its items), read once and kept in `cache`."""
+    if any("more" not in c or "quote_label" not in c for row in rows for c in row["cands"]):
+        sys.exit("these candidates predate lists read whole (no `more`, `quote_label`): write them anew with "
+                 "train/candidates.py")
     if os.path.exists(cache):
         with open(cache) as f:
             return json.load(f)
@@ -39,7 +43,7 @@ def reader_logits(rows: list[dict], models: str, cache: str) -> list[list[float]
         texts = [(k, t) for k, c in enumerate(row["cands"]) for t in [c["b"], *c.get("more", [])]]
         best = np.full(len(row["cands"]), -np.inf)   # as bot.reader reads a quote: the best of its sentences
         if texts:
-            np.maximum.at(best, np.array([k for k, _ in texts]), reader.scores(row["a"], [t for _, t in texts]))
+            np.maximum.at(best, np.array([k for k, _ in texts], dtype=np.intp), reader.scores(row["a"], [t for _, t in texts]))
         logits.append(best.tolist())
         if (n + 1) % 200 == 0:
             print(f"{n + 1} turns read", file=sys.stderr)
@@ -56,7 +60,7 @@ def turns_of(rows, logits):
             turns.append((np.zeros((0, len(FEATURES))), np.zeros(0), row["answerable"]))
             continue
         x = np.hstack([np.array([c["f"] for c in row["cands"]], dtype=np.float64), reader_features(np.array(lg))])
-        labels = [c.get("quote_label", c["label"]) for c in row["cands"]]   # the quote shown holds a gold span
+        labels = [c["quote_label"] for c in row["cands"]]   # the quote shown holds a gold span
         turns.append((x, np.array(labels, dtype=np.float64), row["answerable"]))
     return turns
 
