@@ -64,7 +64,7 @@ class Reader:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0].reshape(-1)
 
-    def decide(self, index, q, candidates: list, asked: str, confident, quoted=None) -> tuple[list, bool]:
+    def decide(self, index, q, candidates: list, asked: str, confident, quoted) -> tuple[list, bool]:
         """The candidates, most likely answer first, and whether it is likely enough to quote. `asked` is what
         the conversation asks now (the question, with the one it follows), `confident` the hand rule, one of the
         ranker's features, `quoted` the sentences a candidate's quote shows (all from bot.answer, which calls
@@ -79,18 +79,20 @@ class Reader:
         ranked = sorted(candidates, key=lambda c: -c.probability)
         return ranked, self.quotable(ranked[0])
 
-    def quote_logits(self, index, asked: str, candidates: list, quoted=None) -> np.ndarray:
-        """One logit per candidate: the best of the sentences its quote shows (`quoted(index, sentence)`, by
-        default the sentence alone). A sentence that introduces a list ("... for the following reasons:") is
-        quoted with its items (bot.answer.quote), and the quote answers when an item does."""
-        texts, owner = [], []
-        for k, c in enumerate(candidates):
-            for i in (quoted(index, c.sentence) if quoted else (c.sentence,)):
-                texts.append(pair_text(index, c.release, i))
-                owner.append(k)
-        logits = np.full(len(candidates), -np.inf)
-        np.maximum.at(logits, np.array(owner, dtype=np.intp), self.scores(asked, texts))
-        return logits
+    def quote_logits(self, index, asked: str, candidates: list, quoted) -> np.ndarray:
+        """One logit per candidate: the best of the sentences its quote shows (`quoted(index, sentence)`). A
+        sentence that introduces a list ("... for the following reasons:") is quoted with its items
+        (bot.answer.quote), and the quote answers when an item does."""
+        return self.best_scores(asked, [[pair_text(index, c.release, i) for i in quoted(index, c.sentence)]
+                                        for c in candidates])
+
+    def best_scores(self, question: str, groups: list[list[str]]) -> np.ndarray:
+        """One logit per group of passages, the best of theirs; all read in one batch, in order (the int8 model
+        scales by the batch, so train/fit_ranker.py reads its groups the same way)."""
+        owner = np.array([k for k, group in enumerate(groups) for _ in group], dtype=np.intp)
+        best = np.full(len(groups), -np.inf)
+        np.maximum.at(best, owner, self.scores(question, [p for group in groups for p in group]))
+        return best
 
     def quotable(self, c) -> bool:
         """Whether a ranked candidate may be quoted: likely enough by the ranker, and above the "none of them" the

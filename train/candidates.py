@@ -20,7 +20,6 @@ sys.path.insert(0, ROOT)
 
 from bot import spelling  # noqa: E402
 from bot.answer import NAMED_COMPANY, asked, confident, people_in, read_in_context, shortlist, whole_quote  # noqa: E402
-from bot.answer.quote import quoted_sentences  # noqa: E402
 from bot.cli import load  # noqa: E402
 from bot.conversation import Context  # noqa: E402
 from bot.ranker import pair_text, rule_features  # noqa: E402
@@ -37,10 +36,11 @@ def row_of(index, q, c, spans) -> dict:
     """A candidate: what the reader reads of it ("b", and "more": its list's items, which its quote shows too),
     the rules' features, whether the sentence holds a gold span ("label", what the reader learns) and whether
     its quote does ("quote_label", what the ranker learns)."""
-    shown = quoted_sentences(index, c.sentence)
-    return {"b": pair_text(index, c.release, c.sentence), "more": [pair_text(index, c.release, i) for i in shown[1:]],
+    quote, last = whole_quote(index, c.sentence)
+    return {"b": pair_text(index, c.release, c.sentence),
+            "more": [pair_text(index, c.release, i) for i in range(c.sentence + 1, last + 1)],
             "f": rule_features(q, c, confident), "label": int(bool(spans) and holds(index.sentence(c.sentence), spans)),
-            "quote_label": int(bool(spans) and holds(whole_quote(index, c.sentence)[0], spans))}
+            "quote_label": int(bool(spans) and holds(quote, spans))}
 
 
 def turns_of(index, conv):

@@ -40,11 +40,7 @@ def reader_logits(rows: list[dict], models: str, cache: str) -> list[list[float]
     reader = Reader(models)
     logits = []
     for n, row in enumerate(rows):
-        texts = [(k, t) for k, c in enumerate(row["cands"]) for t in [c["b"], *c.get("more", [])]]
-        best = np.full(len(row["cands"]), -np.inf)   # as bot.reader reads a quote: the best of its sentences
-        if texts:
-            np.maximum.at(best, np.array([k for k, _ in texts], dtype=np.intp), reader.scores(row["a"], [t for _, t in texts]))
-        logits.append(best.tolist())
+        logits.append(reader.best_scores(row["a"], [[c["b"], *c["more"]] for c in row["cands"]]).tolist())
         if (n + 1) % 200 == 0:
             print(f"{n + 1} turns read", file=sys.stderr)
     with open(cache, "w") as f:

@@ -19,23 +19,26 @@ LEADING_MARK = re.compile(r"^\s*(?:[-–—•*▪●◦·■□➢►✓]+\s+)+
 def whole_quote(index: Index, sentence: int) -> tuple[str, int]:
     """The sentence and, when it introduces a list, the list's items after it (whole items, up to LIST_CHARS),
     verbatim from the release; with the last sentence quoted."""
-    quoted = index.sentence(sentence)
-    if not quoted.rstrip().endswith(":"):
+    shown = quoted_sentences(index, sentence)
+    if len(shown) == 1:
+        quoted = index.sentence(sentence)
         return tidy(quoted) or quoted, sentence
     release = int(index.sent_release[sentence])
-    stop = index.release_sentences(release).stop
+    quoted = index.text(release)[int(index.sent_start[sentence]):int(index.sent_end[shown[-1]])]
+    return tidy(quoted) or quoted, shown[-1]
+
+
+def quoted_sentences(index: Index, sentence: int) -> range:
+    """The sentences a quote of `sentence` shows: itself, and its list's items when it introduces one."""
+    if not index.sentence(sentence).rstrip().endswith(":"):
+        return range(sentence, sentence + 1)
+    stop = index.release_sentences(int(index.sent_release[sentence])).stop
     start, last = int(index.sent_start[sentence]), sentence
     for i in range(sentence + 1, stop):
         if not LIST_ITEM.match(index.sentence(i)) or int(index.sent_end[i]) - start > LIST_CHARS:
             break
         last = i
-    quoted = index.text(release)[start:int(index.sent_end[last])]
-    return tidy(quoted) or quoted, last
-
-
-def quoted_sentences(index: Index, sentence: int) -> range:
-    """The sentences a quote of `sentence` shows: itself, and its list's items when it introduces one."""
-    return range(sentence, whole_quote(index, sentence)[1] + 1)
+    return range(sentence, last + 1)
 
 
 def tidy(quote: str) -> str:
